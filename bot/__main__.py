@@ -1,0 +1,92 @@
+"""`python -m bot`: Telegram long polling with BOT_TOKEN, the console without it.
+
+    python -m bot                 Telegram if BOT_TOKEN is set, else the console
+    python -m bot console         the console, whatever the settings
+    python -m bot kb check [--json] [--dir PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+
+from bot.app import build_app, register_commands
+from bot.config import ConfigError, Settings, load_settings
+from bot.console import ConsoleSession, run_console
+from bot.kb.check import check_directory, format_report
+from bot.kb.loader import KnowledgeError
+
+log = logging.getLogger("bot")
+
+
+async def run_polling(settings: Settings) -> None:
+    app = build_app(settings)
+    try:
+        await register_commands(app.bot, app.renderer)
+        # A webhook left set would make getUpdates fail with 409 Conflict.
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        await app.dispatcher.start_polling(
+            app.bot, allowed_updates=app.dispatcher.resolve_used_update_types())
+    finally:
+        await app.close()
+
+
+async def run_console_app(settings: Settings) -> None:
+    session = ConsoleSession(sys.stdout)
+    app = build_app(settings, session=session, token="42:CONSOLE")
+    try:
+        await run_console(app, session)
+    finally:
+        await app.close()
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Export Advisor bot")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("console", help="talk to the bot in this terminal")
+    sub.add_parser("run", help="Telegram when BOT_TOKEN is set, else the console (default)")
+    kb = sub.add_parser("kb", help="knowledge-base commands")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    check = kb_sub.add_parser("check", help="validate the knowledge base")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument("--dir", help="knowledge directory (default KNOWLEDGE_DIR)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "kb":
+        from pathlib import Path
+
+        report = check_directory(Path(args.dir) if args.dir else settings.knowledge_dir)
+        print(json.dumps(report.as_dict(), default=str, indent=2) if args.json
+              else format_report(report))
+        return 0 if report.ok else 1
+    try:
+        if args.command == "console" or settings.bot_token is None:
+            # aiogram logs every handled update at INFO: keep the conversation readable.
+            logging.getLogger().setLevel(max(logging.WARNING,
+                                             logging.getLevelName(settings.log_level)))
+            asyncio.run(run_console_app(settings))
+        else:
+            asyncio.run(run_polling(settings))
+    except KnowledgeError as exc:
+        print(f"Knowledge base error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Composition root: settings -> storage, knowledge base, renderer -> Bot and Dispatcher."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from tinydb import TinyDB
+
+from bot.config import Settings
+from bot.dialog.registry import Dialogs
+from bot.handlers import build_routers
+from bot.handlers.middlewares import LocaleMiddleware
+from bot.handlers.views import Views
+from bot.kb.store import KnowledgeStore
+from bot.render.templates import LOCALES, Renderer
+from bot.storage.database import open_database
+from bot.storage.fsm import TinyDBStorage
+from bot.storage.users import UserRepository
+
+PUBLIC_COMMANDS = ("start", "help", "restart", "language")
+
+
+@dataclass
+class App:
+    """Everything the bot runs on; tests build it with a temp data dir and a fake session."""
+
+    settings: Settings
+    db: TinyDB
+    store: KnowledgeStore
+    renderer: Renderer
+    bot: Bot
+    dispatcher: Dispatcher
+
+    async def close(self) -> None:
+        await self.dispatcher.storage.close()
+        await self.bot.session.close()
+        self.db.close()
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None,
+               token: str | None = None) -> Bot:
+    if session is None:
+        session = AiohttpSession()
+        if settings.telegram_api_url:
+            session.api = TelegramAPIServer.from_base(settings.telegram_api_url)
+    secret = token or (settings.bot_token.get_secret_value() if settings.bot_token else "")
+    return Bot(secret, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: Renderer,
+                      users: UserRepository, views: Views, default_locale: str) -> Dispatcher:
+    dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation())
+    dp["dialogs"] = Dialogs(store, renderer.labels)
+    dp["store"] = store
+    dp["renderer"] = renderer
+    dp["users"] = users
+    dp["views"] = views
+    dp["default_locale"] = default_locale
+    locale_mw = LocaleMiddleware(users, default_locale)
+    dp.message.outer_middleware(locale_mw)
+    dp.callback_query.outer_middleware(locale_mw)
+    dp.include_routers(*build_routers())
+    return dp
+
+
+def build_app(settings: Settings, session: BaseSession | None = None, token: str | None = None,
+              today: dt.date | None = None) -> App:
+    db = open_database(settings.data_dir)
+    store = KnowledgeStore.from_directory(settings.knowledge_dir, db)
+    renderer = Renderer()
+    bot = create_bot(settings, session, token)
+    dp = create_dispatcher(storage=TinyDBStorage(db), store=store, renderer=renderer,
+                           users=UserRepository(db), views=Views(bot, renderer, today),
+                           default_locale=settings.default_locale)
+    return App(settings, db, store, renderer, bot, dp)
+
+
+async def register_commands(bot: Bot, renderer: Renderer) -> None:
+    """The command menu, in French (default) and English."""
+    for locale in LOCALES:
+        commands = [BotCommand(command=c, description=renderer.label(locale, f"cmd.{c}"))
+                    for c in PUBLIC_COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
+                                  language_code=None if locale == "fr" else locale)

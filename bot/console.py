@@ -1,0 +1,177 @@
+"""Terminal front end: the same Dispatcher and handlers, with a session that prints instead of
+calling Telegram. Buttons are numbered; typing a number presses one; EOF ends the conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import re
+import sys
+from collections.abc import AsyncIterator
+from typing import Any, TextIO
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    GetMe,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
+
+from bot.app import App
+
+CONSOLE_USER_ID = 1
+CONSOLE_BOT = User(id=42, is_bot=True, first_name="Export Advisor", username="export_advisor_bot")
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_text(text: str) -> str:
+    """Telegram HTML to terminal text: links as 'text (url)', other tags dropped."""
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({html.unescape(m.group(1))})", text)
+    return html.unescape(_TAG.sub("", text))
+
+
+class LocalSession(BaseSession):
+    """Answers the bot's API calls in-process, as Telegram would, and records them.
+
+    The console prints them; tests read `requests`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[TelegramMethod[Any]] = []
+        self.messages: list[Message] = []
+        self.keyboard_message: Message | None = None
+        self._next_id = 0
+
+    def _message(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> Message:
+        self._next_id += 1
+        return Message(message_id=self._next_id, date=dt.datetime.now(dt.UTC),
+                       chat=Chat(id=chat_id, type="private"), from_user=CONSOLE_BOT,
+                       text=text, reply_markup=markup)
+
+    def on_request(self, method: TelegramMethod[Any]) -> None:
+        """Hook for what a user would see."""
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[TelegramType],
+                           timeout: int | None = None) -> TelegramType:
+        self.requests.append(method)
+        self.on_request(method)
+        result: Any = True
+        if isinstance(method, GetMe):
+            result = CONSOLE_BOT
+        elif isinstance(method, SendMessage | EditMessageText):
+            markup = method.reply_markup
+            keyboard = markup if isinstance(markup, InlineKeyboardMarkup) else None
+            result = self._message(int(method.chat_id or CONSOLE_USER_ID), method.text, keyboard)
+            self.messages.append(result)
+            if keyboard is not None:
+                self.keyboard_message = result
+        return result  # type: ignore[no-any-return]
+
+    async def stream_content(self, url: str, headers: dict[str, Any] | None = None,
+                             timeout: int = 30, chunk_size: int = 65536,
+                             raise_for_status: bool = True) -> AsyncIterator[bytes]:
+        raise NotImplementedError("no files here")
+        yield b""  # pragma: no cover
+
+    async def close(self) -> None:
+        return None
+
+
+class ConsoleSession(LocalSession):
+    """Prints messages as text and buttons as numbered choices."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__()
+        self.out = out
+        self.buttons: list[str] = []
+
+    def on_request(self, method: TelegramMethod[Any]) -> None:
+        if isinstance(method, SendMessage | EditMessageText):
+            self._print_message(method.text, method.reply_markup)
+        elif isinstance(method, AnswerCallbackQuery) and method.text:
+            self.out.write(f"\n({method.text})\n")
+            self.out.flush()
+
+    def _print_message(self, text: str, markup: Any) -> None:
+        self.out.write("\n" + html_to_text(text) + "\n")
+        if isinstance(markup, InlineKeyboardMarkup):
+            self.buttons = []
+            for row in markup.inline_keyboard:
+                cells = []
+                for button in row:
+                    if button.callback_data:
+                        self.buttons.append(button.callback_data)
+                        cells.append(f"[{len(self.buttons)}] {button.text}")
+                    elif button.url:
+                        cells.append(f"{button.text} ({button.url})")
+                self.out.write("   ".join(cells) + "\n")
+        self.out.flush()
+
+
+class Console:
+    """Feeds typed lines to the Dispatcher as Telegram updates from one user."""
+
+    def __init__(self, app: App, session: ConsoleSession, language: str) -> None:
+        self.app = app
+        self.session = session
+        self.user = User(id=CONSOLE_USER_ID, is_bot=False, first_name="Console",
+                         language_code=language)
+        self.chat = Chat(id=CONSOLE_USER_ID, type="private")
+        self._update_id = 0
+        self._message_id = 1000
+
+    def _next_update(self) -> int:
+        self._update_id += 1
+        return self._update_id
+
+    async def say(self, text: str) -> None:
+        """A line typed by the user: a button number presses it, anything else is a message."""
+        text = text.strip()
+        if text.isdigit() and 1 <= int(text) <= len(self.session.buttons):
+            await self.press(self.session.buttons[int(text) - 1])
+            return
+        self._message_id += 1
+        message = Message(message_id=self._message_id, date=dt.datetime.now(dt.UTC),
+                          chat=self.chat, from_user=self.user, text=text)
+        await self.app.dispatcher.feed_update(
+            self.app.bot, Update(update_id=self._next_update(), message=message))
+
+    async def press(self, data: str) -> None:
+        query = CallbackQuery(id=str(self._next_update()), from_user=self.user,
+                              chat_instance="console", data=data,
+                              message=self.session.keyboard_message)
+        await self.app.dispatcher.feed_update(
+            self.app.bot, Update(update_id=self._update_id, callback_query=query))
+
+
+async def run_console(app: App, session: ConsoleSession, stdin: TextIO = sys.stdin) -> None:
+    """Start with /start, then read lines until EOF."""
+    console = Console(app, session, app.settings.default_locale)
+    out = session.out
+    out.write(app.renderer.render(app.settings.default_locale, "console_intro") + "\n")
+    await console.say("/start")
+    while True:
+        if stdin.isatty():
+            out.write("> ")
+            out.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            break
+        if line.strip():
+            await console.say(line)
+    out.write("\n" + app.renderer.render(app.settings.default_locale, "console_bye") + "\n")
+    out.flush()

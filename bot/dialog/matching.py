@@ -1,0 +1,64 @@
+"""Match typed answers to known names: accents, case and punctuation ignored; fuzzy when unsure."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+SURE_SCORE = 90.0
+MAYBE_SCORE = 75.0
+
+
+def normalise(text: str) -> str:
+    """Lowercase, strip accents, keep letters and digits separated by single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[^a-z0-9]+", " ", bare).strip()
+
+
+@dataclass(frozen=True)
+class Match:
+    """A candidate for a typed answer; `sure` is False when the user should confirm it."""
+
+    key: str
+    score: float
+    sure: bool
+
+
+class Matcher:
+    """Finds which key (an option or record id) a typed text names."""
+
+    def __init__(self, names: Iterable[tuple[str, str]]) -> None:
+        self._exact: dict[str, str] = {}
+        self._choices: list[str] = []
+        self._keys: list[str] = []
+        for key, name in names:
+            norm = normalise(name)
+            if not norm:
+                continue
+            self._exact.setdefault(norm, key)
+            self._choices.append(norm)
+            self._keys.append(key)
+
+    def match(self, text: str) -> Match | None:
+        """Exact normalised match first, then the best fuzzy match above the threshold."""
+        norm = normalise(text)
+        if not norm or len(norm) > 80:
+            return None
+        if norm in self._exact:
+            return Match(self._exact[norm], 100.0, True)
+        if len(norm) < 3 or not self._choices:
+            return None
+        best = process.extractOne(norm, self._choices, scorer=fuzz.WRatio,
+                                  score_cutoff=MAYBE_SCORE)
+        if best is None:
+            return None
+        _, score, index = best
+        key = self._keys[index]
+        # A long choice that merely contains the text scores high with WRatio; ask in that case.
+        sure = score >= SURE_SCORE and fuzz.ratio(norm, self._choices[index]) >= MAYBE_SCORE
+        return Match(key, float(score), sure)

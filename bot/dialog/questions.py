@@ -1,0 +1,89 @@
+"""The questionnaire as data: steps, fixed option bands, and how steps map to the 8 questions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Band:
+    """A numeric range answer; bounds inclusive, None for open."""
+
+    id: str
+    low: float | None
+    high: float | None
+
+    def contains(self, value: float) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
+HEADCOUNT = (
+    Band("h0_9", 0, 9),
+    Band("h10_49", 10, 49),
+    Band("h50_249", 50, 249),
+    Band("h250", 250, None),
+)
+TURNOVER = (
+    Band("t0_1m", 0, 999_999),
+    Band("t1_10m", 1_000_000, 9_999_999),
+    Band("t10_50m", 10_000_000, 49_999_999),
+    Band("t50_500m", 50_000_000, 500_000_000),
+    Band("t500m", 500_000_001, None),
+)
+BUDGET = (
+    Band("b0_20k", 0, 19_999),
+    Band("b20_50k", 20_000, 49_999),
+    Band("b50_150k", 50_000, 149_999),
+    Band("b150k", 150_000, None),
+)
+STAGES = ("first_steps", "exporting", "established")
+VIE_PLANS = ("none", "maybe", "yes")
+VIE_COUNTS = ("1", "2", "3", "4")  # "4" reads "4 or more"
+
+BANDS: dict[str, tuple[Band, ...]] = {
+    "headcount": HEADCOUNT,
+    "turnover": TURNOVER,
+    "budget": BUDGET,
+}
+
+
+def band(question: str, band_id: str | None) -> Band | None:
+    """The band with this id for a banded question, or None (unknown or not a band)."""
+    return next((b for b in BANDS.get(question, ()) if b.id == band_id), None)
+
+
+# Steps in order; several steps can belong to one question (the target is asked in three).
+STEPS: tuple[str, ...] = (
+    "sector",
+    "target_region",
+    "target_country",
+    "target_city",
+    "headcount",
+    "turnover",
+    "home_region",
+    "stage",
+    "vie",
+    "vie_count",
+    "budget",
+)
+QUESTION_OF_STEP: dict[str, str] = {
+    "target_region": "target",
+    "target_country": "target",
+    "target_city": "target",
+    "vie_count": "vie",
+}
+QUESTIONS: tuple[str, ...] = (
+    "sector", "target", "headcount", "turnover", "home_region", "stage", "vie", "budget",
+)
+FIRST_STEP_OF_QUESTION: dict[str, str] = {"target": "target_region"}
+
+
+def question_of(step: str) -> str:
+    return QUESTION_OF_STEP.get(step, step)
+
+
+def progress(step: str) -> tuple[int, int]:
+    """(number, total) shown as 'n/8'."""
+    return QUESTIONS.index(question_of(step)) + 1, len(QUESTIONS)

@@ -1,0 +1,168 @@
+"""What the bot shows for each dialog outcome: render templates, build keyboards, send."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
+
+from bot.advice.engine import Advice, advise
+from bot.dialog.engine import DONE, RECAP, UNKNOWN, Dialog, DialogState, Outcome
+from bot.dialog.questions import QUESTIONS
+from bot.render import keyboards
+from bot.render.split import pack
+from bot.render.templates import Renderer
+
+log = logging.getLogger(__name__)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+PLAN_SECTIONS = ("plan_header", "plan_landing", "plan_vie", "plan_aid", "plan_budget", "plan_next")
+_NOTICES = {"not_understood": "notice_not_understood", "stale": "notice_stale",
+            "first": "notice_first"}
+
+
+class Views:
+    """Sends the question, recap, confirmation and plan messages for one chat."""
+
+    def __init__(self, bot: Bot, renderer: Renderer, today: dt.date | None = None) -> None:
+        self.bot = bot
+        self.renderer = renderer
+        self._today = today
+
+    @property
+    def today(self) -> dt.date:
+        return self._today or dt.date.today()
+
+    async def send(self, chat_id: int, text: str,
+                   markup: InlineKeyboardMarkup | None = None) -> None:
+        await self.bot.send_message(chat_id, text, reply_markup=markup,
+                                    link_preview_options=NO_PREVIEW)
+
+    async def show(self, chat_id: int, locale: str, dialog: Dialog, outcome: Outcome) -> None:
+        """Show what follows an action: a guess to confirm, the next question, recap or plan."""
+        state = outcome.state
+        notice = _NOTICES.get(outcome.status)
+        if outcome.status == "confirm" and outcome.detail:
+            await self.confirm(chat_id, locale, dialog, state, outcome.detail)
+        elif state.step == RECAP:
+            await self.recap(chat_id, locale, dialog, state, notice)
+        elif state.step == DONE:
+            await self.done(chat_id, locale, dialog, state, notice)
+        else:
+            await self.question(chat_id, locale, dialog, state, notice)
+
+    async def question(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState,
+                       notice: str | None = None) -> None:
+        question = dialog.question(state)
+        kb = dialog.kb
+        answers = state.answers
+        region = kb.world_regions.get(answers.get("target_region", ""))
+        country = kb.countries.get(answers.get("target_country", ""))
+        text = self.renderer.render(
+            locale, "question", q=question, notice=notice,
+            region=region.name if region else None,
+            country=country.name if country else None,
+        )
+        markup = keyboards.question_keyboard(self.renderer, locale, state.dialog_id, question)
+        await self.send(chat_id, text, markup)
+
+    async def confirm(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState,
+                      guess: str) -> None:
+        text = self.renderer.render(locale, "confirm", guess=self.guess_label(dialog, locale,
+                                                                              state, guess))
+        await self.send(chat_id, text, keyboards.confirm_keyboard(self.renderer, locale,
+                                                                  state.dialog_id))
+
+    async def recap(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState,
+                    notice: str | None = None) -> None:
+        rows = [(self.renderer.label(locale, f"q.{name}"),
+                 self.answer_label(dialog, locale, name, state.answers)) for name in QUESTIONS]
+        text = self.renderer.render(locale, "recap", rows=rows, notice=notice)
+        await self.send(chat_id, text, keyboards.recap_keyboard(self.renderer, locale,
+                                                                state.dialog_id))
+
+    async def done(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState,
+                   notice: str | None = None) -> None:
+        text = self.renderer.render(locale, "done", notice=notice)
+        await self.send(chat_id, text, keyboards.results_keyboard(self.renderer, locale,
+                                                                  state.dialog_id))
+
+    async def plan(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState) -> Advice:
+        advice = advise(dialog.profile(state), dialog.kb, self.today)
+        messages = self.plan_messages(locale, dialog, state, advice)
+        for index, text in enumerate(messages):
+            last = index == len(messages) - 1
+            markup = (keyboards.results_keyboard(self.renderer, locale, state.dialog_id)
+                      if last else None)
+            await self.send(chat_id, text, markup)
+        return advice
+
+    def plan_messages(self, locale: str, dialog: Dialog, state: DialogState,
+                      advice: Advice) -> list[str]:
+        context = {
+            "a": advice,
+            "kb": dialog.kb,
+            "today": self.today,
+            "target": self.answer_label(dialog, locale, "target", state.answers),
+            "sector": self.answer_label(dialog, locale, "sector", state.answers),
+        }
+        return pack(self.renderer.render(locale, name, **context) for name in PLAN_SECTIONS)
+
+    # --- labels ----------------------------------------------------------------------------
+
+    def answer_label(self, dialog: Dialog, locale: str, question: str,
+                     answers: Mapping[str, str]) -> str:
+        kb = dialog.kb
+        label = self.renderer.label
+        if question == "target":
+            parts = []
+            for step, table in (("target_city", kb.cities), ("target_country", kb.countries),
+                                ("target_region", kb.world_regions)):
+                rec = table.get(answers.get(step, ""))  # type: ignore[attr-defined]
+                if rec is not None:
+                    parts.append(rec.name.get(locale))
+                    if step != "target_region":
+                        break
+            return ", ".join(parts) if parts else label(locale, "answer.none")
+        step = question
+        value = answers.get(step)
+        if value is None:
+            return label(locale, "answer.none")
+        if value == UNKNOWN:
+            return label(locale, f"opt.{step}.unknown")
+        tables: dict[str, Mapping[str, object]] = {"sector": kb.sectors,
+                                                   "home_region": kb.french_regions}
+        if step in tables:
+            rec = tables[step].get(value)
+            return rec.name.get(locale) if rec is not None else value  # type: ignore[attr-defined]
+        text = label(locale, f"opt.{step}.{value}")
+        if step == "vie" and value == "yes" and answers.get("vie_count"):
+            text += " · " + label(locale, f"opt.vie_count.{answers['vie_count']}")
+        return text
+
+    def guess_label(self, dialog: Dialog, locale: str, state: DialogState, guess: str) -> str:
+        kind, _, rid = guess.partition(":")
+        kb = dialog.kb
+        if kind == "city" and rid in kb.cities:
+            city = kb.cities[rid]
+            return f"{city.name.get(locale)} ({kb.countries[city.country].name.get(locale)})"
+        if kind == "country" and rid in kb.countries:
+            return kb.countries[rid].name.get(locale)
+        if kind == "region" and rid in kb.world_regions:
+            return kb.world_regions[rid].name.get(locale)
+        step = (state.pending or {}).get("step", state.step)
+        return self.answer_label(dialog, locale, step, {step: guess})
+
+
+async def drop_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Remove the buttons of an answered question; harmless if already gone."""
+    try:
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id,
+                                            reply_markup=None)
+    except TelegramBadRequest as exc:
+        # "message is not modified" / "message can't be edited" / "message to edit not found":
+        # https://core.telegram.org/bots/api#editmessagereplymarkup, none of them matter here.
+        log.debug("keyboard not removed: %s", exc.message)

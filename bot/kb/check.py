@@ -1,0 +1,88 @@
+"""`python -m bot kb check`: validate the knowledge base and list what needs attention."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.kb.loader import LIST_FILES, Problem, build, read_raw
+from bot.kb.models import AidStatus, Sourced
+from bot.kb.snapshot import KnowledgeBase
+
+
+@dataclass
+class Report:
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[Problem] = field(default_factory=list)
+    stale: list[Problem] = field(default_factory=list)
+    expired_active: list[Problem] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    proposals: list[str] = field(default_factory=list)
+    version: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.expired_active
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+def _months_ago(today: dt.date, months: int) -> dt.date:
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    return dt.date(year, month + 1, min(today.day, 28))
+
+
+def check_directory(directory: Path, today: dt.date | None = None) -> Report:
+    today = today or dt.date.today()
+    report = Report()
+    raw, problems = read_raw(directory)
+    for name in LIST_FILES:
+        if isinstance(raw.get(name), list):
+            report.counts[name] = len(raw[name])
+    kb, build_problems = build(raw) if not problems else (None, [])
+    report.errors = problems + build_problems
+    if kb is not None:
+        _review(kb, today, report)
+    return report
+
+
+def _review(kb: KnowledgeBase, today: dt.date, report: Report) -> None:
+    report.version = kb.version
+    horizon = _months_ago(today, kb.meta.verification_horizon_months)
+    for name in LIST_FILES:
+        for rec in getattr(kb, name).values():
+            if isinstance(rec, Sourced) and rec.verified < horizon:
+                report.stale.append(Problem(f"{name}.json", rec.id, "sources.verified",
+                                            f"last verified {rec.verified.isoformat()}, "
+                                            f"before {horizon.isoformat()}"))
+    for aid in kb.aid.values():
+        if aid.status is AidStatus.active and aid.valid_to and aid.valid_to < today:
+            report.expired_active.append(Problem("aid.json", aid.id, "status",
+                                                 f"active but ended {aid.valid_to.isoformat()}"))
+        elif aid.status is AidStatus.closed:
+            report.closed.append(aid.id)
+        elif aid.status is AidStatus.proposal:
+            report.proposals.append(aid.id)
+    for rec in kb.landing.values():
+        if rec.status == "closed":
+            report.closed.append(rec.id)
+
+
+def format_report(report: Report) -> str:
+    lines = [f"Knowledge base {report.version or '(not loaded)'}"]
+    lines.append("Records: " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
+    sections = (("Errors", report.errors), ("Active schemes past their end date",
+                report.expired_active), ("Due for re-verification", report.stale))
+    for title, items in sections:
+        lines.append(f"{title}: {len(items)}")
+        lines.extend(f"  - {p}" for p in items)
+    lines.append(f"Closed: {len(report.closed)} ({', '.join(report.closed) or '-'})")
+    lines.append(f"Proposals never enacted: {len(report.proposals)} "
+                 f"({', '.join(report.proposals) or '-'})")
+    lines.append("OK" if report.ok else "FAILED")
+    return "\n".join(lines)

@@ -1,0 +1,96 @@
+"""jinja2 environment for Telegram HTML: autoescape on, strict undefined, one folder per locale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+
+from bot.config import PROJECT_ROOT
+
+LOCALES = ("fr", "en")
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+              "septembre", "octobre", "novembre", "décembre")
+
+
+def pick_locale(code: str | None, default: str = "fr") -> str:
+    """'fr-FR' -> 'fr'; anything we do not speak -> the default."""
+    base = (code or "").split("-")[0].split("_")[0].lower()
+    return base if base in LOCALES else default
+
+
+def format_eur(amount: float, locale: str) -> str:
+    whole = f"{round(amount):,}"
+    return whole.replace(",", "\u202f") + "\u00a0€" if locale == "fr" else "€" + whole
+
+
+def format_date(day: dt.date, locale: str) -> str:
+    if locale == "fr":
+        return f"{day.day} {_MONTHS_FR[day.month - 1]} {day.year}"
+    return day.strftime("%-d %B %Y")
+
+
+class Renderer:
+    """Renders `templates/<locale>/<name>.html` and the button labels of `labels.json`."""
+
+    def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
+        self.directory = directory
+        self.env = Environment(
+            loader=FileSystemLoader(str(directory)),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters["eur"] = self._eur
+        self.env.filters["day"] = self._day
+        self.env.filters["loc"] = self._loc
+        self.env.filters["host"] = lambda url: urlsplit(str(url)).netloc.removeprefix("www.")
+        self.env.globals["label"] = self._label
+        self.labels: dict[str, dict[str, str]] = {
+            loc: json.loads((directory / loc / "labels.json").read_text(encoding="utf-8"))
+            for loc in LOCALES
+        }
+
+    def render(self, locale: str, name: str, **context: Any) -> str:
+        """Render one template; the result is Telegram HTML with surrounding blank lines trimmed."""
+        template = self.env.get_template(f"{locale}/{name}.html")
+        return template.render(locale=locale, **context).strip()
+
+    def label(self, locale: str, key: str, **params: Any) -> str:
+        """A plain-text label (buttons are not HTML-parsed by Telegram)."""
+        text = self.labels[locale].get(key) or self.labels["fr"][key]
+        return text.format(**params) if params else text
+
+    @pass_context
+    def _label(self, ctx: Context, key: str, **params: Any) -> str:
+        return self.label(ctx["locale"], key, **params)
+
+    @pass_context
+    def _eur(self, ctx: Context, amount: float) -> str:
+        return format_eur(amount, ctx["locale"])
+
+    @pass_context
+    def _day(self, ctx: Context, day: dt.date) -> str:
+        return format_date(day, ctx["locale"])
+
+    @pass_context
+    def _loc(self, ctx: Context, text: Any) -> str:
+        """A knowledge-base Text (or {'fr','en'} mapping) in the reader's language."""
+        if isinstance(text, Mapping):
+            return str(text.get(ctx["locale"]) or text.get("fr"))
+        return text.get(ctx["locale"]) if hasattr(text, "get") else str(text)
+
+
+@cache
+def default_renderer() -> Renderer:
+    return Renderer()

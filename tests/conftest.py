@@ -1,0 +1,48 @@
+"""Shared fixtures: settings on a temp data dir, the shipped knowledge base, an app on a local session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import App, build_app
+from bot.config import PROJECT_ROOT, Settings
+from bot.console import LocalSession
+from bot.kb.loader import load_directory
+from bot.kb.snapshot import KnowledgeBase
+from bot.render.templates import Renderer
+
+KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
+TODAY = dt.date(2026, 11, 26)
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {"data_dir": data_dir, "knowledge_dir": KNOWLEDGE_DIR,
+                                 "bot_token": None, "admin_ids": "", "default_locale": "fr"}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_directory(KNOWLEDGE_DIR)
+
+
+@pytest.fixture(scope="session")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[App]:
+    application = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    yield application
+    await application.close()

@@ -1,0 +1,91 @@
+"""Drive the real Dispatcher as a Telegram user would: typed messages and button presses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from aiogram.methods import SendMessage
+from aiogram.types import CallbackQuery, Chat, Message, Update, User
+
+from bot.app import App
+from bot.console import LocalSession
+from tests.e2e.fake_api import parse_html
+
+_ids = itertools.count(1)
+
+
+class ChatDriver:
+    """One user in a private chat; every text the bot sends is checked as Telegram would."""
+
+    def __init__(self, app: App, user_id: int = 1001, language: str = "fr") -> None:
+        self.app = app
+        self.session: LocalSession = app.bot.session  # type: ignore[assignment]
+        self.user = User(id=user_id, is_bot=False, first_name="Test", language_code=language)
+        self.chat = Chat(id=user_id, type="private")
+
+    def _mark(self) -> int:
+        return len(self.session.requests)
+
+    def _sent_since(self, mark: int) -> list[SendMessage]:
+        sent = [r for r in self.session.requests[mark:] if isinstance(r, SendMessage)]
+        for message in sent:
+            assert_telegram_accepts(message)
+        return sent
+
+    async def send(self, text: str) -> list[SendMessage]:
+        mark = self._mark()
+        message = Message(message_id=next(_ids), date=dt.datetime.now(dt.UTC), chat=self.chat,
+                          from_user=self.user, text=text)
+        await self.app.dispatcher.feed_update(self.app.bot,
+                                              Update(update_id=next(_ids), message=message))
+        return self._sent_since(mark)
+
+    async def send_update(self, **message_fields: object) -> list[SendMessage]:
+        """A non-text message (sticker, photo...) given as raw Telegram fields."""
+        mark = self._mark()
+        raw = {"message_id": next(_ids), "date": 1767225600, "chat": self.chat.model_dump(),
+               "from": self.user.model_dump(exclude_none=True), **message_fields}
+        update = Update.model_validate({"update_id": next(_ids), "message": raw})
+        await self.app.dispatcher.feed_update(self.app.bot, update)
+        return self._sent_since(mark)
+
+    def last_keyboard_message(self) -> Message:
+        assert self.session.keyboard_message is not None, "no keyboard shown yet"
+        return self.session.keyboard_message
+
+    def buttons(self, message: Message | None = None) -> list[tuple[str, str]]:
+        message = message or self.last_keyboard_message()
+        markup = message.reply_markup
+        assert markup is not None
+        return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
+
+    async def press(self, label: str, message: Message | None = None) -> list[SendMessage]:
+        """Press the button whose text contains `label` (case-insensitive)."""
+        message = message or self.last_keyboard_message()
+        matches = [data for text, data in self.buttons(message) if label.casefold() in
+                   text.casefold()]
+        assert matches, f"no button {label!r} in {[t for t, _ in self.buttons(message)]}"
+        return await self.press_data(matches[0], message)
+
+    async def press_data(self, data: str, message: Message | None = None) -> list[SendMessage]:
+        mark = self._mark()
+        query = CallbackQuery(id=str(next(_ids)), from_user=self.user, chat_instance="ci",
+                              data=data, message=message or self.last_keyboard_message())
+        await self.app.dispatcher.feed_update(self.app.bot,
+                                              Update(update_id=next(_ids), callback_query=query))
+        return self._sent_since(mark)
+
+
+def assert_telegram_accepts(message: SendMessage) -> None:
+    """Telegram's own rules: parsable HTML, 1-4096 visible characters, callback data ≤ 64 bytes."""
+    parsed = parse_html(message.text)  # raises HtmlParseError on what Telegram rejects
+    assert not parsed.warnings, parsed.warnings  # unescaped '>' or '&': the docs forbid them
+    assert 0 < len(parsed.text.strip()) <= 4096, f"bad length {len(parsed.text)}"
+    markup = message.reply_markup
+    if markup is not None:
+        for row in markup.inline_keyboard:  # type: ignore[union-attr]
+            assert len(row) <= 8
+            for button in row:
+                if button.callback_data is not None:
+                    assert 1 <= len(button.callback_data.encode()) <= 64, button.callback_data

@@ -1,0 +1,57 @@
+"""Typed answers: amounts, head counts and fuzzy names, table-driven."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.dialog.matching import Matcher, normalise
+from bot.dialog.parsing import parse_amount, parse_count
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2M", 2_000_000), ("2 M€", 2_000_000), ("1,5 M€", 1_500_000), ("1.5m", 1_500_000),
+        ("500k", 500_000), ("500 000 €", 500_000), ("500.000", 500_000), ("30 k€", 30_000),
+        ("3 millions", 3_000_000), ("environ 40k", 40_000), ("2 mds", 2_000_000_000),
+        ("12", 12), ("800 keur", 800_000),
+        ("abc", None), ("-5", None), ("", None), ("5 bananes", None), ("1" * 60, None),
+    ],
+)
+def test_parse_amount(text: str, expected: float | None) -> None:
+    assert parse_amount(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("12", 12), ("12 salariés", 12), ("about 30 people", 30), ("0", 0), ("8 ETP", 8),
+     ("douze", None), ("12 pommes", None), ("", None), ("-3", None)],
+)
+def test_parse_count(text: str, expected: int | None) -> None:
+    assert parse_count(text) == expected
+
+
+def test_normalise_strips_accents_case_and_punctuation() -> None:
+    assert normalise("  États-Unis !") == "etats unis"
+    assert normalise("SÃO  Paulo") == "sao paulo"
+
+
+MATCHER = Matcher([("us", "USA"), ("us", "États-Unis"), ("us", "united states"),
+                   ("sg", "Singapour"), ("sg", "Singapore"), ("cn", "Chine"), ("cn", "China"),
+                   ("sp", "São Paulo")])
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "sure"),
+    [("USA", "us", True), ("usa", "us", True), ("etats unis", "us", True),
+     ("ÉTATS-UNIS", "us", True), ("Singapour", "sg", True), ("singapor", "sg", True),
+     ("Sao Paulo", "sp", True), ("chin", "cn", False)],
+)
+def test_matcher_finds_names(text: str, key: str, sure: bool) -> None:
+    found = MATCHER.match(text)
+    assert found is not None and found.key == key and found.sure is sure
+
+
+@pytest.mark.parametrize("text", ["xyz", "", "<b>", "a" * 5000, "🙂"])
+def test_matcher_rejects_junk(text: str) -> None:
+    assert MATCHER.match(text) is None
