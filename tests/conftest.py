@@ -1,4 +1,4 @@
-"""Shared fixtures: settings on a temp data dir, the shipped knowledge base, an app on a local session."""
+"""Shared fixtures: settings on a temp data dir, the shipped knowledge base, a local app."""
 
 from __future__ import annotations
 

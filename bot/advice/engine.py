@@ -196,6 +196,7 @@ def _landing_reasons(rec: Landing, profile: Profile, kb: KnowledgeBase) -> tuple
 
 # --- VIE --------------------------------------------------------------------------------------
 
+# The first rule of each topic is the one shown in a plan; the others stay in the base.
 _GENERAL_TOPICS = ("eligibility", "duration", "days_abroad", "allowance", "costs", "regional")
 
 
@@ -204,7 +205,8 @@ def vie_advice(profile: Profile, kb: KnowledgeBase) -> VieAdvice:
     country = kb.vie_countries.get(profile.country) if profile.country else None
     has_structure = None if profile.stage is None else profile.stage == "established"
     return VieAdvice(
-        general=tuple(r for r in rules if r.topic in _GENERAL_TOPICS),
+        general=tuple(r for topic in _GENERAL_TOPICS
+                      if (r := next((x for x in rules if x.topic == topic), None))),
         hosting=tuple(r for r in rules if r.topic == "hosting") if not has_structure else (),
         country=country,
         allowance=_allowance(country, profile.city),

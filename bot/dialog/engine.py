@@ -163,8 +163,9 @@ class Dialog:
         return Outcome(self._answer(state, step, option))
 
     def type(self, state: DialogState, text: str) -> Outcome:
-        """A typed answer to the current question."""
-        if state.step in (RECAP, DONE) or state.pending:
+        """A typed answer to the current question; typing instead of confirming drops the guess."""
+        state = replace(state, pending=None)
+        if state.step in (RECAP, DONE):
             return Outcome(state, "not_understood")
         step = state.step
         if step.startswith("target_"):

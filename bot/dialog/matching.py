@@ -11,6 +11,7 @@ from rapidfuzz import fuzz, process
 
 SURE_SCORE = 90.0
 MAYBE_SCORE = 75.0
+MIN_FUZZY_LENGTH = 4
 
 
 def normalise(text: str) -> str:
@@ -41,8 +42,9 @@ class Matcher:
             if not norm:
                 continue
             self._exact.setdefault(norm, key)
-            self._choices.append(norm)
-            self._keys.append(key)
+            if len(norm) >= MIN_FUZZY_LENGTH:  # "ch" or "us" would match anything containing them
+                self._choices.append(norm)
+                self._keys.append(key)
 
     def match(self, text: str) -> Match | None:
         """Exact normalised match first, then the best fuzzy match above the threshold."""
@@ -51,14 +53,18 @@ class Matcher:
             return None
         if norm in self._exact:
             return Match(self._exact[norm], 100.0, True)
-        if len(norm) < 3 or not self._choices:
+        if len(norm) < MIN_FUZZY_LENGTH - 1 or not self._choices:
             return None
-        best = process.extractOne(norm, self._choices, scorer=fuzz.WRatio,
-                                  score_cutoff=MAYBE_SCORE)
-        if best is None:
+        found = process.extract(norm, self._choices, scorer=fuzz.WRatio, limit=5,
+                                score_cutoff=MAYBE_SCORE)
+        if not found:
             return None
-        _, score, index = best
+        choice, score, index = found[0]
         key = self._keys[index]
-        # A long choice that merely contains the text scores high with WRatio; ask in that case.
-        sure = score >= SURE_SCORE and fuzz.ratio(norm, self._choices[index]) >= MAYBE_SCORE
+        # WRatio scores high when a long text merely contains a short name: sure only when the
+        # whole name was typed (as words) or the spelling is close, and no other key ties.
+        whole_words = set(choice.split()) <= set(norm.split())
+        close = fuzz.ratio(norm, choice) >= MAYBE_SCORE
+        rival = any(self._keys[i] != key and s >= score - 2 for _, s, i in found[1:])
+        sure = score >= SURE_SCORE and (whole_words or close) and not rival
         return Match(key, float(score), sure)

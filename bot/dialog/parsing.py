@@ -18,10 +18,11 @@ _MAX_LEN = 40
 
 def parse_amount(text: str) -> float | None:
     """Euros from a typed amount; None when the text is not one amount we understand."""
-    cleaned = text.strip().lower().replace("eur", "€").replace("euros", "€")
+    cleaned = text.strip().lower().replace("euros", "€").replace("eur", "€")
     if not cleaned or len(cleaned) > _MAX_LEN:
         return None
     cleaned = re.sub(r"^(?:env(?:iron)?\.?|about|approx\.?|~|±)\s*", "", cleaned)
+    cleaned = re.sub(r"^€\s*", "", cleaned)
     match = _NUMBER.match(cleaned)
     if not match:
         return None

@@ -19,6 +19,7 @@ UNKNOWN_WORDS = frozenset(
 
 _SYNONYMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("stage", "first_steps"): ("debut", "debutant", "premiers pas", "pas encore", "beginner",
+                               "first steps", "new to export", "starting out",
                                "starting", "never exported", "jamais exporte", "first export"),
     ("stage", "exporting"): ("exporte deja", "j exporte", "nous exportons", "already exporting",
                              "exporting", "export"),

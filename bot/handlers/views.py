@@ -45,8 +45,10 @@ class Views:
         """Show what follows an action: a guess to confirm, the next question, recap or plan."""
         state = outcome.state
         notice = _NOTICES.get(outcome.status)
-        if outcome.status == "confirm" and outcome.detail:
-            await self.confirm(chat_id, locale, dialog, state, outcome.detail)
+        guess = outcome.detail if outcome.status == "confirm" else (state.pending or {}).get(
+            "option")
+        if guess:
+            await self.confirm(chat_id, locale, dialog, state, guess, notice)
         elif state.step == RECAP:
             await self.recap(chat_id, locale, dialog, state, notice)
         elif state.step == DONE:
@@ -70,9 +72,9 @@ class Views:
         await self.send(chat_id, text, markup)
 
     async def confirm(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState,
-                      guess: str) -> None:
-        text = self.renderer.render(locale, "confirm", guess=self.guess_label(dialog, locale,
-                                                                              state, guess))
+                      guess: str, notice: str | None = None) -> None:
+        text = self.renderer.render(locale, "confirm", notice=notice,
+                                    guess=self.guess_label(dialog, locale, state, guess))
         await self.send(chat_id, text, keyboards.confirm_keyboard(self.renderer, locale,
                                                                   state.dialog_id))
 

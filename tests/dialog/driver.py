@@ -10,6 +10,7 @@ from aiogram.types import CallbackQuery, Chat, Message, Update, User
 
 from bot.app import App
 from bot.console import LocalSession
+from bot.dialog.matching import normalise
 from tests.e2e.fake_api import parse_html
 
 _ids = itertools.count(1)
@@ -61,10 +62,10 @@ class ChatDriver:
         return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
 
     async def press(self, label: str, message: Message | None = None) -> list[SendMessage]:
-        """Press the button whose text contains `label` (case-insensitive)."""
+        """Press the first button whose text contains `label` (case and accents ignored)."""
         message = message or self.last_keyboard_message()
-        matches = [data for text, data in self.buttons(message) if label.casefold() in
-                   text.casefold()]
+        matches = [data for text, data in self.buttons(message)
+                   if normalise(label) in normalise(text)]
         assert matches, f"no button {label!r} in {[t for t, _ in self.buttons(message)]}"
         return await self.press_data(matches[0], message)
 

@@ -14,12 +14,18 @@ Three kinds of findings are recorded:
 
 Tests drive the user side with ``send_message``, ``press_button``, ``send_sticker``,
 ``send_photo`` and ``push_update``, then ``await fake.wait_idle()`` before asserting.
+
+Error texts are Telegram's where the sources give them (text, HTML, keyboards, edits,
+callbacks, commands, chat actions). A few rare ones are best guesses, marked "approximate"
+where they are raised. Methods of the spec that the fake does not implement answer
+501 "Not Implemented: ..." and are recorded as violations.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -614,6 +620,7 @@ def _update_kind(update: dict[str, Any]) -> str:
     return kinds[0] if kinds else "unknown"
 
 
+@functools.lru_cache(maxsize=1)
 def _load_methods() -> tuple[dict[str, _Method], str, bool]:
     """Method table keyed by lower-case name, spec version, and whether api.json was found."""
     candidates = [Path(p) for p in [os.environ.get(SPEC_ENV)] if p] + list(_SPEC_CANDIDATES)
@@ -983,8 +990,10 @@ class FakeBotAPI:
             try:
                 body = json.loads(await request.text() or "{}")
             except ValueError as exc:
+                # approximate error text
                 raise TelegramError(400, "Bad Request: can't parse JSON encoded request") from exc
             if not isinstance(body, dict):
+                # approximate error text
                 raise TelegramError(400, "Bad Request: JSON object expected in request body")
             for key, value in body.items():
                 wired = _wire(value)
@@ -1154,7 +1163,12 @@ class FakeBotAPI:
         if isinstance(sender, dict) and not sender.get("is_bot"):
             self._user(int(sender["id"]), first_name=sender.get("first_name"))
         if isinstance(chat, dict) and chat.get("type") == "private":
-            self._user(int(chat["id"]), first_name=chat.get("first_name"))
+            user = self._user(int(chat["id"]), first_name=chat.get("first_name"))
+            message_id = payload.get("message_id")
+            from_user = (payload.get("from") or {}).get("id") == user.id
+            if isinstance(message_id, int) and from_user:
+                user.user_messages[message_id] = payload
+                user.next_message_id = max(user.next_message_id, message_id + 1)
 
     def _user_dict(self, user: _User) -> dict[str, Any]:
         data: dict[str, Any] = {"id": user.id, "is_bot": False, "first_name": user.first_name}
@@ -1418,6 +1432,7 @@ class FakeBotAPI:
                     400, "Bad Request: can't parse reply parameters JSON object"
                 ) from exc
             if not isinstance(reply, dict) or not isinstance(reply.get("message_id"), int):
+                # approximate error text
                 raise TelegramError(400, "Bad Request: can't parse reply parameters JSON object")
             if reply.get("chat_id") not in (None, user.id, str(user.id)):
                 self.violations.append("sendMessage: reply_parameters.chat_id names another chat")
@@ -1541,6 +1556,7 @@ class FakeBotAPI:
         except ValueError:
             scope = None
         if not isinstance(scope, dict) or not isinstance(scope.get("type"), str):
+            # approximate error text
             raise TelegramError(400, "Bad Request: can't parse BotCommandScope JSON object")
         kind = scope["type"]
         if kind in ("default", "all_private_chats", "all_group_chats", "all_chat_administrators"):
@@ -1549,6 +1565,7 @@ class FakeBotAPI:
             user = self._chat({"chat_id": str(scope.get("chat_id", ""))})
             suffix = f":{scope.get('user_id')}" if kind == "chat_member" else ""
             return f"{kind}:{user.id}{suffix}"
+        # approximate error text
         raise TelegramError(400, "Bad Request: unsupported bot command scope type")
 
     @staticmethod
@@ -1562,11 +1579,13 @@ class FakeBotAPI:
         try:
             commands = json.loads(params["commands"])
         except ValueError as exc:
+            # approximate error text
             raise TelegramError(400, "Bad Request: can't parse commands JSON object") from exc
         if not isinstance(commands, list):
             raise TelegramError(400, 'Bad Request: field "commands" must be an Array')
         key = (self._scope_key(params), self._language(params))
         if len(commands) > 100:
+            # approximate error text
             raise TelegramError(400, "Bad Request: BOT_COMMANDS_TOO_MUCH")
         cleaned: list[dict[str, str]] = []
         for item in commands:

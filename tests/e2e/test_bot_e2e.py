@@ -1,0 +1,141 @@
+"""End to end: `python -m bot` polls a strict fake Bot API over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+from bot.dialog.matching import normalise
+from tests.e2e.fake_api import DEFAULT_TOKEN, BotMessage, FakeBotAPI
+
+STARTUP_TIMEOUT = 30.0
+
+
+class User:
+    """A simulated Telegram user talking to the bot through the fake server."""
+
+    def __init__(self, fake: FakeBotAPI, user_id: int, language: str) -> None:
+        self.fake = fake
+        self.id = user_id
+        self.language = language
+
+    def _since(self, count: int) -> list[BotMessage]:
+        return self.fake.messages(self.id)[count:]
+
+    async def send(self, text: str) -> list[BotMessage]:
+        count = len(self.fake.messages(self.id))
+        self.fake.send_message(self.id, text, language_code=self.language)
+        await self.fake.wait_idle(quiet=0.3, timeout=15)
+        return self._since(count)
+
+    async def sticker(self) -> list[BotMessage]:
+        count = len(self.fake.messages(self.id))
+        self.fake.send_sticker(self.id)
+        await self.fake.wait_idle(quiet=0.3, timeout=15)
+        return self._since(count)
+
+    def keyboard_message(self) -> BotMessage:
+        for message in reversed(self.fake.messages(self.id)):
+            if message.inline_markup and any(data for _, data in FakeBotAPI.buttons(message)):
+                return message
+        raise AssertionError("no message with buttons")
+
+    async def press(self, label: str, message: BotMessage | None = None) -> list[BotMessage]:
+        message = message or self.keyboard_message()
+        found = [data for text, data in FakeBotAPI.buttons(message)
+                 if data and normalise(label) in normalise(text)]
+        assert found, f"no {label!r} in {FakeBotAPI.buttons(message)}"
+        count = len(self.fake.messages(self.id))
+        self.fake.press_button(self.id, message.message_id, found[0])
+        await self.fake.wait_idle(quiet=0.3, timeout=15)
+        return self._since(count)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotAPI]:
+    api = FakeBotAPI()
+    await api.start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+async def bot_process(fake: FakeBotAPI,
+                      tmp_path: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ADMIN_IDS", "DEFAULT_LOCALE")}
+    env.update(BOT_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_URL=fake.base_url,
+               DATA_DIR=str(tmp_path / "data"), LOG_LEVEL="WARNING")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not fake.calls("getUpdates"):
+        if process.returncode is not None or time.monotonic() > deadline:
+            _, err = await process.communicate()
+            pytest.fail(f"the bot did not start polling: {err.decode()[-2000:]}")
+        await asyncio.sleep(0.05)
+    yield process
+    if process.returncode is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+def text_of(messages: list[BotMessage]) -> str:
+    return "\n".join(m.plain_text for m in messages)
+
+
+@pytest.mark.usefixtures("bot_process")
+async def test_the_real_bot_runs_complete_dialogs_over_http(fake: FakeBotAPI) -> None:
+    assert PROJECT_ROOT.joinpath("knowledge").is_dir()
+    # The command menu in both languages.
+    assert {c["command"] for c in fake.commands()} >= {"start", "help", "restart", "language"}
+    assert {c["command"] for c in fake.commands("en")} >= {"start", "help", "restart", "language"}
+
+    # A French SaaS company, all by buttons, with junk along the way.
+    fr = User(fake, 501, "fr")
+    welcome = await fr.send("/start")
+    assert "Bienvenue" in welcome[0].plain_text and "1/8" in welcome[-1].plain_text
+    first_question = fr.keyboard_message()
+    await fr.send("logiciel saas")  # typed: the first question keeps its buttons
+    junk = await fr.sticker()
+    assert "pas compris" in junk[-1].plain_text and "2/8" in junk[-1].plain_text
+    stale = await fr.press("Fintech", message=first_question)
+    assert "2/8" in stale[-1].plain_text
+    unknown = await fr.send("/nimportequoi")
+    assert "Je ne connais pas cette commande" in unknown[-1].plain_text
+    for label in ("Amérique du Nord", "Canada", "Montréal", "10 à 49", "1 à 10 M€",
+                  "Occitanie", "Premiers pas", "Oui", "2", "20 à 50 k€"):
+        await fr.press(label)
+    plan = text_of(await fr.press("Voir mon plan"))
+    assert "Où atterrir" in plan and "Montréal" in plan
+    assert "Canada : ce qui s'applique" in plan and "Jeunes Professionnels" in plan
+    assert "Assurance Prospection" in plan and "Chiffre d'affaires ≤ 500 M€" in plan
+
+    # An English cybersecurity company, all typed.
+    en = User(fake, 502, "en")
+    await en.send("/start")
+    for answer in ("cybersecurity", "Hong Kong", "8", "€800k", "Ile de France",
+                   "first steps", "maybe"):
+        await en.send(answer)
+    recap = text_of(await en.send("I don't know"))
+    assert "Summary" in recap and "Hong Kong" in recap
+    plan_en = text_of(await en.press("See my plan"))
+    assert "Where to land" in plan_en and "Hong Kong" in plan_en
+    assert "Public aid" in plan_en and "your answer" in plan_en
+
+    assert fake.errors == [], fake.errors
+    assert not [v for v in fake.violations if "disable_web_page_preview" not in v], \
+        fake.violations
+    assert fake.unanswered_callbacks() == []
