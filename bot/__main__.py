@@ -72,6 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report.as_dict(), default=str, indent=2) if args.json
               else format_report(report))
         return 0 if report.ok else 1
+    unsupported = [name for name, value in (("WEBHOOK_URL", settings.webhook_url),
+                                            ("REDIS_URL", settings.redis_url)) if value]
+    if unsupported:
+        print(f"Configuration error: {unsupported[0]}: not supported yet; unset it to run "
+              "with long polling and the embedded TinyDB storage", file=sys.stderr)
+        return 2
     try:
         if args.command == "console" or settings.bot_token is None:
             # aiogram logs every handled update at INFO: keep the conversation readable.

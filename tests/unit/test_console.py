@@ -1,0 +1,55 @@
+"""The console: a piped conversation reaches a plan and exits cleanly at end of input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.config import PROJECT_ROOT
+from bot.console import html_to_text
+
+CONVERSATION = "\n".join([
+    "1",            # SaaS (button 1)
+    "Singapour",    # typed: country and city at once
+    "2",            # 10 to 49 employees (button 2)
+    "2M",           # typed turnover
+    "8",            # Île-de-France (button 8)
+    "1",            # first steps
+    "3",            # VIE: yes
+    "2",            # two volunteers
+    "2",            # budget 20-50k
+    "10",           # see my plan
+]) + "\n"
+
+
+def run_console(stdin: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    env.update(DATA_DIR=str(tmp_path / "data"), KNOWLEDGE_DIR=str(PROJECT_ROOT / "knowledge"),
+               DEFAULT_LOCALE="fr")
+    return subprocess.run([sys.executable, "-m", "bot", "console"], input=stdin, text=True,
+                          capture_output=True, cwd=tmp_path, env=env, timeout=120, check=False)
+
+
+def test_piped_conversation_reaches_a_plan(tmp_path: Path) -> None:
+    done = run_console(CONVERSATION, tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "1/8" in out and "8/8" in out and "Récapitulatif" in out
+    plan = out[out.index("Votre plan export"):]
+    assert "Où atterrir" in plan and "Singapour" in plan
+    assert "Aides publiques" in plan and "Prochaines étapes" in plan
+    assert "[1] ✏️ Modifier mes réponses" in plan  # buttons are numbered
+    assert out.rstrip().endswith("Au revoir !")
+    assert "Traceback" not in done.stderr
+
+
+def test_empty_input_exits_cleanly(tmp_path: Path) -> None:
+    done = run_console("", tmp_path)
+    assert done.returncode == 0 and "1/8" in done.stdout
+
+
+def test_links_are_shown_with_their_address() -> None:
+    text = html_to_text('<b>Voir</b> <a href="https://x.org/?a=1&amp;b=2">le site</a> &lt;3')
+    assert text == "Voir le site (https://x.org/?a=1&b=2) <3"
