@@ -9,6 +9,7 @@ from aiogram.types import ErrorEvent
 
 from bot.handlers.views import Views
 from bot.render.templates import pick_locale
+from bot.storage.users import UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,8 @@ def build_router() -> Router:
     router = Router(name=__name__)
 
     @router.error()
-    async def on_error(event: ErrorEvent, views: Views, default_locale: str) -> None:
+    async def on_error(event: ErrorEvent, views: Views, users: UserRepository,
+                       default_locale: str) -> None:
         log.exception("update %s failed", event.update.update_id, exc_info=event.exception)
         chat = None
         user = None
@@ -28,7 +30,8 @@ def build_router() -> Router:
             user = event.update.callback_query.from_user
         if chat is None:
             return
-        locale = pick_locale(user.language_code if user else None, default_locale)
+        chosen = users.locale(user.id) if user else None
+        locale = chosen or pick_locale(user.language_code if user else None, default_locale)
         try:
             await views.send(chat.id, views.renderer.render(locale, "error"))
         except Exception:  # noqa: BLE001 - the error reply itself failed; logged above already

@@ -65,8 +65,8 @@ def build_router() -> Router:
             if outcome.status == "ok":
                 await query.answer()
                 await drop_keyboard(query.bot, query.message.chat.id, query.message.message_id)
-                await save_dialog(state, outcome.state)
                 await views.plan(query.message.chat.id, locale, dialog, outcome.state)
+                await save_dialog(state, outcome.state)  # after the plan: a failure can retry
                 return
         else:
             outcome = Outcome(current, "stale")

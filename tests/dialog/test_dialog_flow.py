@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 
 from bot.app import App, build_app
@@ -292,3 +293,35 @@ def _key(app: App, user_id: int):  # type: ignore[no-untyped-def]
     from aiogram.fsm.storage.base import StorageKey
 
     return StorageKey(bot_id=app.bot.id, chat_id=user_id, user_id=user_id)
+
+
+async def test_an_internal_error_gets_a_kind_reply_and_keeps_the_answers(
+        app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = ChatDriver(app, user_id=1717)
+    await run_to_recap_by_buttons(chat)
+    recap_message = chat.last_keyboard_message()
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("bot.handlers.views.advise", broken)
+    shown = await chat.press("Voir mon plan")
+    assert "problème technique" in shown[-1].text
+    monkeypatch.undo()
+    data = await app.dispatcher.storage.get_data(key=_key(app, chat.user.id))
+    assert data["dialog"]["step"] == "recap" and data["dialog"]["answers"]["sector"] == "saas"
+    plan = plain(await chat.press("Voir mon plan", message=recap_message))
+    assert "Où atterrir" in plan
+
+
+@pytest.mark.parametrize("payload", ["abc", "x" * 200, "!!%%", "a b c", "<b>"])
+async def test_start_with_any_payload_starts_a_normal_dialog(app: App, payload: str) -> None:
+    chat = ChatDriver(app, user_id=1818)
+    shown = await chat.send(f"/start {payload}")
+    assert "Bienvenue" in shown[0].text and progress(shown) == "1/8"
+
+
+async def test_group_chats_are_ignored(app: App) -> None:
+    chat = ChatDriver(app, user_id=1919)
+    chat.chat = chat.chat.model_copy(update={"id": -100123, "type": "group"})
+    assert await chat.send("/start") == []

@@ -1,0 +1,58 @@
+"""Storage: atomic TinyDB writes and the FSM storage on a real file."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+from tinydb import TinyDB
+
+from bot.storage.atomic import AtomicJSONStorage
+from bot.storage.database import open_database
+from bot.storage.fsm import TinyDBStorage
+from bot.storage.users import UserRepository
+
+
+def test_a_failed_write_leaves_the_previous_file_intact(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "db.json"
+    db = TinyDB(path, storage=AtomicJSONStorage)
+    db.insert({"answer": 1})
+    before = path.read_text(encoding="utf-8")
+
+    def crash(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        db.insert({"answer": 2})
+    monkeypatch.undo()
+    assert path.read_text(encoding="utf-8") == before
+    assert json.loads(before)["_default"] == {"1": {"answer": 1}}
+    assert [p.name for p in tmp_path.iterdir()] == ["db.json"]  # no temp file left behind
+
+
+def test_data_survives_reopening(tmp_path: Path) -> None:
+    db = open_database(tmp_path)
+    UserRepository(db).set_locale(7, "en")
+    db.close()
+    assert UserRepository(open_database(tmp_path)).locale(7) == "en"
+
+
+async def test_fsm_storage_round_trip(tmp_path: Path) -> None:
+    storage = TinyDBStorage(open_database(tmp_path))
+    key = StorageKey(bot_id=1, chat_id=2, user_id=2)
+    other = StorageKey(bot_id=1, chat_id=3, user_id=3)
+    assert await storage.get_state(key) is None and await storage.get_data(key) == {}
+    await storage.set_state(key, "Questionnaire:active")
+    await storage.set_data(key, {"dialog": {"answers": {"sector": "saas"}}})
+    reopened = TinyDBStorage(open_database(tmp_path))
+    assert await reopened.get_state(key) == "Questionnaire:active"
+    assert (await reopened.get_data(key))["dialog"]["answers"] == {"sector": "saas"}
+    assert await reopened.get_state(other) is None
+    await reopened.set_state(key, None)
+    assert await reopened.get_state(key) is None
+    assert (await reopened.get_data(key))["dialog"]  # clearing the state keeps the data
