@@ -59,7 +59,8 @@ BOT_FIRST_NAME = "Export Advisor (test)"
 SPEC_ENV = "TELEGRAM_BOT_API_SPEC"
 _SPEC_CANDIDATES = (
     Path(__file__).with_name("api.json"),
-    Path("/work/shared/telegram-bot-api/api.json"),
+    # ../shared beside the project's root, as on developers' machines and in CI
+    Path(__file__).resolve().parents[3] / "shared" / "telegram-bot-api" / "api.json",
 )
 
 # Parameters of the methods the fake implements, from the Bot API 10.1 spec (api.json).
