@@ -21,6 +21,7 @@ from bot.kb.models import (
 from bot.kb.snapshot import KnowledgeBase
 
 MAX_LANDING = 3
+_FUNDING = ("insurance", "loan", "subsidy", "tax_credit")  # kinds that bring money, not advice
 _COST_RANK = {"free": 0, "low": 1, "medium": 2, "high": 3, "unknown": 2}
 
 
@@ -266,6 +267,7 @@ def estimate_budget(profile: Profile, kb: KnowledgeBase, vie: VieAdvice,
     offsets = tuple(
         v for v in verdicts
         if v.eligibility in (Eligibility.eligible, Eligibility.to_check)
+        and v.aid.kind in _FUNDING
         and ((count and v.aid.covers_vie) or v.aid.covers_landing)
     )
     return BudgetEstimate(count, months, monthly, costs.management_fee_eur_min,

@@ -26,42 +26,56 @@ def _cut_line(line: str, limit: int) -> list[str]:
     return [html.escape(plain[i:i + limit], quote=False) for i in range(0, len(plain), limit)]
 
 
-def _pieces(section: str, limit: int) -> list[str]:
-    if visible_length(section) <= limit:
-        return [section]
-    out: list[str] = []
-    current: list[str] = []
-    for line in section.split("\n"):
-        candidate = "\n".join([*current, line])
+def _greedy(units: list[str], sep: str, limit: int) -> list[str]:
+    """Join units with `sep` into as few chunks of at most `limit` as the order allows."""
+    chunks: list[str] = []
+    current = ""
+    for unit in units:
+        candidate = f"{current}{sep}{unit}" if current else unit
         if visible_length(candidate) <= limit:
-            current.append(line)
+            current = candidate
             continue
         if current:
-            out.append("\n".join(current))
-        if visible_length(line) > limit:
-            out.extend(_cut_line(line, limit))
-            current = []
-        else:
-            current = [line]
+            chunks.append(current)
+        current = unit
     if current:
-        out.append("\n".join(current))
-    return out
+        chunks.append(current)
+    return chunks
+
+
+def _pieces(section: str, limit: int) -> list[str]:
+    """A section cut at blank lines (between items), an item cut at line ends, a line as text."""
+    if visible_length(section) <= limit:
+        return [section]
+    blocks: list[str] = []
+    for block in section.split("\n\n"):
+        if visible_length(block) <= limit:
+            blocks.append(block)
+            continue
+        lines: list[str] = []
+        for line in block.split("\n"):
+            lines.extend([line] if visible_length(line) <= limit else _cut_line(line, limit))
+        blocks.extend(_greedy(lines, "\n", limit))
+    return _greedy(blocks, "\n\n", limit)
 
 
 def pack(sections: Iterable[str], limit: int = LIMIT) -> list[str]:
-    """Greedy packing: as many whole sections per message as fit, blank line between them."""
+    """Whole sections per message while they fit; a section starts a new message rather than
+    being cut, unless it is longer than a message on its own."""
     messages: list[str] = []
     current = ""
     for section in sections:
         if not section.strip():
             continue
-        for piece in _pieces(section, limit):
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if visible_length(candidate) <= limit:
-                current = candidate
-            else:
-                messages.append(current)
-                current = piece
+        candidate = f"{current}\n\n{section}" if current else section
+        if visible_length(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            messages.append(current)
+        pieces = _pieces(section, limit)
+        messages.extend(pieces[:-1])
+        current = pieces[-1]
     if current:
         messages.append(current)
     return [m for m in messages if visible_length(m)]

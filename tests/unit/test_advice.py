@@ -113,3 +113,10 @@ def test_next_steps_start_with_the_regional_contact_when_known(kb: KnowledgeBase
     assert steps[0].url == str(with_contact.tfe_contact.url)  # type: ignore[union-attr]
     without = next(r for r in kb.french_regions.values() if not r.tfe_contact)
     assert plan(kb, home_region=without.id).next_steps[0].key == "national_tfe"
+
+
+def test_only_funding_schemes_offset_the_budget(kb: KnowledgeBase) -> None:
+    offsets = plan(kb).budget.offsets
+    assert offsets and all(v.aid.kind in ("insurance", "loan", "subsidy", "tax_credit")
+                           for v in offsets)
+    assert all(v.eligibility is not Eligibility.not_eligible for v in offsets)

@@ -40,3 +40,11 @@ def test_a_single_overlong_line_is_cut_as_plain_text() -> None:
 
 def test_empty_sections_are_dropped() -> None:
     assert pack(["", "  \n ", "<b>x</b>"]) == ["<b>x</b>"]
+
+
+def test_an_overlong_section_is_cut_between_items_first() -> None:
+    items = [f"<b>item {i}</b>\n" + "y" * 300 + "\nsource" for i in range(40)]
+    messages = pack(["<b>head</b>", "\n\n".join(items)])
+    assert len(messages) > 2
+    for message in messages[1:]:
+        assert message.startswith("<b>item") and message.endswith("source")
