@@ -23,7 +23,7 @@ from bot.handlers.middlewares import LocaleMiddleware
 from bot.handlers.views import Views
 from bot.kb.store import KnowledgeStore
 from bot.render.templates import LOCALES, Renderer
-from bot.storage.database import open_database
+from bot.storage.database import open_database, open_knowledge_database
 from bot.storage.fsm import TinyDBStorage
 from bot.storage.users import UserRepository
 
@@ -36,6 +36,7 @@ class App:
 
     settings: Settings
     db: TinyDB
+    kb_db: TinyDB
     store: KnowledgeStore
     renderer: Renderer
     bot: Bot
@@ -45,6 +46,7 @@ class App:
         await self.dispatcher.storage.close()
         await self.bot.session.close()
         self.db.close()
+        self.kb_db.close()
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None,
@@ -76,13 +78,14 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
 def build_app(settings: Settings, session: BaseSession | None = None, token: str | None = None,
               today: dt.date | None = None) -> App:
     db = open_database(settings.data_dir)
-    store = KnowledgeStore.from_directory(settings.knowledge_dir, db)
+    kb_db = open_knowledge_database(settings.data_dir)
+    store = KnowledgeStore.from_directory(settings.knowledge_dir, kb_db)
     renderer = Renderer()
     bot = create_bot(settings, session, token)
     dp = create_dispatcher(storage=TinyDBStorage(db), store=store, renderer=renderer,
                            users=UserRepository(db), views=Views(bot, renderer, today),
                            default_locale=settings.default_locale)
-    return App(settings, db, store, renderer, bot, dp)
+    return App(settings, db, kb_db, store, renderer, bot, dp)
 
 
 async def register_commands(bot: Bot, renderer: Renderer) -> None:

@@ -34,11 +34,13 @@ class KnowledgeBase:
     vie_costs: VieCosts
     vie_countries: dict[str, VieCountry]
     aid: dict[str, Aid]
-    _by_country: dict[str, list[Landing]] = field(default_factory=dict, repr=False)
+    _by_country: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        by_country: dict[str, list[Landing]] = {}
         for rec in self.landing.values():
-            self._by_country.setdefault(rec.country, []).append(rec)
+            by_country.setdefault(rec.country, []).append(rec)
+        object.__setattr__(self, "_by_country", by_country)
 
     @property
     def version(self) -> str:

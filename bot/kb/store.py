@@ -1,47 +1,74 @@
-"""The live knowledge base: the current snapshot, and earlier ones pinned by dialogs in flight."""
+"""The live knowledge base: the current snapshot, and earlier ones pinned by dialogs in flight.
+
+Each version's raw collections are kept in TinyDB (DATA_DIR/knowledge.json), so a dialog begun on
+an earlier version still finds it after a restart.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from tinydb import Query, TinyDB
 
-from bot.kb.loader import load_directory
+from bot.kb.loader import KnowledgeError, build, read_raw
 from bot.kb.snapshot import KnowledgeBase
 
 
-class KnowledgeStore:
-    """Loads knowledge/ at start; `get(version)` gives a dialog the snapshot it began with."""
+def _build_or_raise(raw: dict[str, Any]) -> KnowledgeBase:
+    kb, problems = build(raw)
+    if kb is None:
+        raise KnowledgeError(problems)
+    return kb
 
-    def __init__(self, current: KnowledgeBase, db: TinyDB | None = None) -> None:
+
+class KnowledgeStore:
+    """`current` for new dialogs; `get(version)` gives a dialog the snapshot it began with."""
+
+    def __init__(self, current: KnowledgeBase, db: TinyDB | None = None,
+                 raw: dict[str, Any] | None = None) -> None:
         self._snapshots: dict[str, KnowledgeBase] = {current.version: current}
         self._current = current
-        self._table = db.table("kb_versions") if db is not None else None
-        self._record(current)
+        self._versions = db.table("versions") if db is not None else None
+        self._save(current, raw)
 
     @classmethod
     def from_directory(cls, directory: Path, db: TinyDB | None = None) -> KnowledgeStore:
-        return cls(load_directory(directory), db)
+        raw, problems = read_raw(directory)
+        if problems:
+            raise KnowledgeError(problems)
+        return cls(_build_or_raise(raw), db, raw)
 
     @property
     def current(self) -> KnowledgeBase:
         return self._current
 
     def get(self, version: str | None) -> KnowledgeBase:
-        """The pinned snapshot when still held, else the current one."""
-        return self._snapshots.get(version or "", self._current)
+        """The pinned snapshot (from memory, else from the stored versions), else the current."""
+        if not version:
+            return self._current
+        if version not in self._snapshots and self._versions is not None:
+            doc = self._versions.get(Query().version == version)
+            if isinstance(doc, dict) and doc.get("raw"):
+                try:
+                    self._snapshots[version] = _build_or_raise(doc["raw"])
+                except KnowledgeError:
+                    return self._current  # a stored version that no longer validates
+        return self._snapshots.get(version, self._current)
 
-    def publish(self, kb: KnowledgeBase) -> None:
+    def publish(self, kb: KnowledgeBase, raw: dict[str, Any] | None = None) -> None:
         """Make a new validated snapshot current; dialogs in flight keep theirs."""
         self._snapshots[kb.version] = kb
         self._current = kb
-        self._record(kb)
+        self._save(kb, raw)
 
-    def _record(self, kb: KnowledgeBase) -> None:
-        if self._table is None:
+    def _save(self, kb: KnowledgeBase, raw: dict[str, Any] | None) -> None:
+        if self._versions is None or self._versions.contains(Query().version == kb.version):
             return
-        entry = {"version": kb.version, "updated": kb.meta.updated.isoformat()}
-        if not self._table.contains(Query().version == kb.version):
-            entry["loaded_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-            self._table.insert(entry)
+        self._versions.insert({
+            "version": kb.version,
+            "updated": kb.meta.updated.isoformat(),
+            "loaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "raw": raw,
+        })

@@ -9,8 +9,14 @@ from tinydb import TinyDB
 from bot.storage.atomic import AtomicJSONStorage
 
 DB_FILE = "bot.json"
+KNOWLEDGE_FILE = "knowledge.json"
 
 
 def open_database(data_dir: Path) -> TinyDB:
-    """One TinyDB for users, FSM state and knowledge versions."""
+    """The TinyDB for users and dialog state."""
     return TinyDB(data_dir / DB_FILE, storage=AtomicJSONStorage)
+
+
+def open_knowledge_database(data_dir: Path) -> TinyDB:
+    """The knowledge versions, apart: a user's write never rewrites the knowledge base."""
+    return TinyDB(data_dir / KNOWLEDGE_FILE, storage=AtomicJSONStorage)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
@@ -279,8 +280,7 @@ async def test_a_dialog_keeps_its_knowledge_version_after_an_update(app: App,
     await run_to_recap_by_buttons(chat)
     old_version = app.store.current.version
     meta = Meta(version="2099.01.01-1", updated=TODAY)
-    app.store.publish(KnowledgeBase(**{**{f: getattr(kb, f) for f in kb.__dataclass_fields__
-                                          if not f.startswith("_")}, "meta": meta}))
+    app.store.publish(replace(kb, meta=meta))
     plan = plain(await chat.press("Voir mon plan"))
     assert old_version in plan and "2099.01.01-1" not in plan
     fresh = ChatDriver(app, user_id=1516)

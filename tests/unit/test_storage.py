@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,23 @@ async def test_fsm_storage_round_trip(tmp_path: Path) -> None:
     await reopened.set_state(key, None)
     assert await reopened.get_state(key) is None
     assert (await reopened.get_data(key))["dialog"]  # clearing the state keeps the data
+
+
+def test_knowledge_versions_are_kept_and_found_after_a_restart(tmp_path: Path) -> None:
+    from bot.kb.store import KnowledgeStore
+    from bot.storage.database import open_knowledge_database
+    from tests.conftest import KNOWLEDGE_DIR
+
+    db = open_knowledge_database(tmp_path)
+    store = KnowledgeStore.from_directory(KNOWLEDGE_DIR, db)
+    version = store.current.version
+    db.close()
+    # Another process starts on another knowledge directory: the first version is still there.
+    reopened = open_knowledge_database(tmp_path)
+    assert reopened.table("versions").get(doc_id=1)["version"] == version  # type: ignore[index]
+    other = replace(store.current,
+                    meta=store.current.meta.model_copy(update={"version": "other"}))
+    fresh = KnowledgeStore(other, reopened)
+    assert fresh.current.version == "other"
+    assert fresh.get(version).version == version  # rebuilt from TinyDB
+    assert fresh.get("never-existed").version == "other"
