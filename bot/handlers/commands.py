@@ -22,14 +22,14 @@ def new_dialog_id() -> str:
     return secrets.token_urlsafe(6)[:8]
 
 
-async def begin(message: Message, state: FSMContext, dialogs: Dialogs, views: Views,
+async def begin(chat_id: int, state: FSMContext, dialogs: Dialogs, views: Views,
                 locale: str, template: str) -> None:
     """Start a fresh dialog on the current knowledge base and ask the first question."""
     dialog = dialogs.get()
     dialog_state = dialog.new(new_dialog_id())
     await save_dialog(state, dialog_state)
-    await views.send(message.chat.id, views.renderer.render(locale, template))
-    await views.question(message.chat.id, locale, dialog, dialog_state)
+    await views.send(chat_id, views.renderer.render(locale, template))
+    await views.question(chat_id, locale, dialog, dialog_state)
 
 
 def build_router() -> Router:
@@ -39,12 +39,12 @@ def build_router() -> Router:
     async def cmd_start(message: Message, state: FSMContext, dialogs: Dialogs, views: Views,
                         locale: str) -> None:
         """Welcome, then the first question (a payload, valid or not, changes nothing yet)."""
-        await begin(message, state, dialogs, views, locale, "welcome")
+        await begin(message.chat.id, state, dialogs, views, locale, "welcome")
 
     @router.message(Command("restart"))
     async def cmd_restart(message: Message, state: FSMContext, dialogs: Dialogs, views: Views,
                           locale: str) -> None:
-        await begin(message, state, dialogs, views, locale, "restarted")
+        await begin(message.chat.id, state, dialogs, views, locale, "restarted")
 
     @router.message(Command("help"))
     async def cmd_help(message: Message, views: Views, locale: str) -> None:

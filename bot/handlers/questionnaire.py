@@ -7,7 +7,7 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.dialog.engine import Outcome
+from bot.dialog.engine import Dialog, Outcome
 from bot.dialog.registry import Dialogs
 from bot.handlers.commands import begin
 from bot.handlers.session import Questionnaire, load_dialog, save_dialog
@@ -44,8 +44,8 @@ def build_router() -> Router:
             return
         if callback_data.a == "restart":
             await query.answer()
-            await drop_keyboard(query.bot, query.message.chat.id, query.message.message_id)
-            await begin(query.message, state, dialogs, views, locale, "restarted")  # type: ignore[arg-type]
+            await drop_keyboard(views.bot, query.message.chat.id, query.message.message_id)
+            await begin(query.message.chat.id, state, dialogs, views, locale, "restarted")
             return
         if current is None:
             await stale(query, views, locale)
@@ -64,7 +64,7 @@ def build_router() -> Router:
             outcome = dialog.finish(current, d)
             if outcome.status == "ok":
                 await query.answer()
-                await drop_keyboard(query.bot, query.message.chat.id, query.message.message_id)
+                await drop_keyboard(views.bot, query.message.chat.id, query.message.message_id)
                 await views.plan(query.message.chat.id, locale, dialog, outcome.state)
                 await save_dialog(state, outcome.state)  # after the plan: a failure can retry
                 return
@@ -102,18 +102,18 @@ def build_router() -> Router:
     return router
 
 
-async def settle(query: CallbackQuery, outcome: Outcome, state: FSMContext, dialog: object,
+async def settle(query: CallbackQuery, outcome: Outcome, state: FSMContext, dialog: Dialog,
                  views: Views, locale: str) -> None:
     """Answer the button, save, remove the old buttons when it moved, show what comes next."""
-    assert query.message is not None
+    message = query.message
+    assert message is not None
     if outcome.status == "stale":
         await query.answer(views.renderer.label(locale, "toast.stale"))
     else:
         await query.answer()
-        await drop_keyboard(query.bot, query.message.chat.id,  # type: ignore[arg-type]
-                            query.message.message_id)
+        await drop_keyboard(views.bot, message.chat.id, message.message_id)
         await save_dialog(state, outcome.state)
-    await views.show(query.message.chat.id, locale, dialog, outcome)  # type: ignore[arg-type]
+    await views.show(message.chat.id, locale, dialog, outcome)
 
 
 async def stale(query: CallbackQuery, views: Views, locale: str) -> None:
