@@ -8,7 +8,7 @@ import datetime as dt
 import html
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, TextIO
 
 from aiogram import Bot
@@ -75,7 +75,8 @@ class LocalSession(BaseSession):
         elif isinstance(method, SendMessage | EditMessageText):
             markup = method.reply_markup
             keyboard = markup if isinstance(markup, InlineKeyboardMarkup) else None
-            result = self._message(int(method.chat_id or CONSOLE_USER_ID), method.text, keyboard)
+            result = self._message(int(method.chat_id or CONSOLE_USER_ID), method.text or "",
+                                   keyboard)
             self.messages.append(result)
             if keyboard is not None:
                 self.keyboard_message = result
@@ -83,7 +84,7 @@ class LocalSession(BaseSession):
 
     async def stream_content(self, url: str, headers: dict[str, Any] | None = None,
                              timeout: int = 30, chunk_size: int = 65536,
-                             raise_for_status: bool = True) -> AsyncIterator[bytes]:
+                             raise_for_status: bool = True) -> AsyncGenerator[bytes, None]:
         raise NotImplementedError("no files here")
         yield b""  # pragma: no cover
 
@@ -101,7 +102,7 @@ class ConsoleSession(LocalSession):
 
     def on_request(self, method: TelegramMethod[Any]) -> None:
         if isinstance(method, SendMessage | EditMessageText):
-            self._print_message(method.text, method.reply_markup)
+            self._print_message(method.text or "", method.reply_markup)
         elif isinstance(method, AnswerCallbackQuery) and method.text:
             self.out.write(f"\n({method.text})\n")
             self.out.flush()

@@ -330,8 +330,9 @@ class Dialog:
         names: list[tuple[str, str]] = []
         for c in kb.cities.values():
             names += [(f"city:{c.id}", n) for n in (c.name.fr, c.name.en, *c.aliases)]
-        for c in kb.countries.values():
-            names += [(f"country:{c.id}", n) for n in (c.name.fr, c.name.en, c.iso2, *c.aliases)]
+        for land in kb.countries.values():
+            names += [(f"country:{land.id}", n)
+                      for n in (land.name.fr, land.name.en, land.iso2, *land.aliases)]
         for r in kb.world_regions.values():
             names += [(f"region:{r.id}", n) for n in (r.name.fr, r.name.en)]
         return names

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -120,26 +121,22 @@ class Views:
         kb = dialog.kb
         label = self.renderer.label
         if question == "target":
-            parts = []
+            # The most precise place given: the city, else the country, else the world region.
             for step, table in (("target_city", kb.cities), ("target_country", kb.countries),
                                 ("target_region", kb.world_regions)):
-                rec = table.get(answers.get(step, ""))  # type: ignore[attr-defined]
-                if rec is not None:
-                    parts.append(rec.name.get(locale))
-                    if step != "target_region":
-                        break
-            return ", ".join(parts) if parts else label(locale, "answer.none")
+                name = _name(table, answers.get(step), locale)
+                if name:
+                    return name
+            return label(locale, "answer.none")
         step = question
         value = answers.get(step)
         if value is None:
             return label(locale, "answer.none")
         if value == UNKNOWN:
             return label(locale, f"opt.{step}.unknown")
-        tables: dict[str, Mapping[str, object]] = {"sector": kb.sectors,
-                                                   "home_region": kb.french_regions}
-        if step in tables:
-            rec = tables[step].get(value)
-            return rec.name.get(locale) if rec is not None else value  # type: ignore[attr-defined]
+        if step in ("sector", "home_region"):
+            named: Mapping[str, Any] = kb.sectors if step == "sector" else kb.french_regions
+            return _name(named, value, locale) or value
         text = label(locale, f"opt.{step}.{value}")
         if step == "vie" and value == "yes" and answers.get("vie_count"):
             text += " · " + label(locale, f"opt.vie_count.{answers['vie_count']}")
@@ -157,6 +154,12 @@ class Views:
             return kb.world_regions[rid].name.get(locale)
         step = (state.pending or {}).get("step", state.step)
         return self.answer_label(dialog, locale, step, {step: guess})
+
+
+def _name(table: Mapping[str, Any], rid: str | None, locale: str) -> str | None:
+    """A knowledge-base record's name in the reader's language, None when there is no record."""
+    record = table.get(rid or "")
+    return record.name.get(locale) if record is not None else None
 
 
 async def drop_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:

@@ -57,7 +57,8 @@ def _review(kb: KnowledgeBase, today: dt.date, report: Report) -> None:
     for name in LIST_FILES:
         for rec in getattr(kb, name).values():
             if isinstance(rec, Sourced) and rec.verified < horizon:
-                report.stale.append(Problem(f"{name}.json", rec.id, "sources.verified",
+                report.stale.append(Problem(f"{name}.json", getattr(rec, "id", None),
+                                            "sources.verified",
                                             f"last verified {rec.verified.isoformat()}, "
                                             f"before {horizon.isoformat()}"))
     for aid in kb.aid.values():

@@ -127,8 +127,8 @@ def broken_references(kb: KnowledgeBase) -> list[Problem]:
     for c in kb.countries.values():
         need(c.world_region in kb.world_regions, "countries.json", c.id, "world_region",
              c.world_region)
-    for c in kb.cities.values():
-        need(c.country in kb.countries, "cities.json", c.id, "country", c.country)
+    for town in kb.cities.values():
+        need(town.country in kb.countries, "cities.json", town.id, "country", town.country)
     for r in kb.landing.values():
         need(r.country in kb.countries, "landing.json", r.id, "country", r.country)
         if r.city:
@@ -144,19 +144,20 @@ def broken_references(kb: KnowledgeBase) -> list[Problem]:
         for a in v.allowances:
             if a.city:
                 need(a.city in kb.cities, "vie_countries.json", v.id, "allowances.city", a.city)
-    vocab = {
+    vocab: dict[m.CriterionField, Mapping[str, object]] = {
         m.CriterionField.home_region: kb.french_regions,
         m.CriterionField.sector: kb.sectors,
         m.CriterionField.country: kb.countries,
         m.CriterionField.world_region: kb.world_regions,
         m.CriterionField.stage: {s.value: s for s in m.Stage},
     }
-    for a in kb.aid.values():
-        for crit in a.criteria:
+    for aid in kb.aid.values():
+        for crit in aid.criteria:
             known = vocab.get(crit.field)
             if known is not None and isinstance(crit.value, list):
-                for v in crit.value:
-                    need(v in known, "aid.json", a.id, f"criteria.{crit.field.value}", v)
+                for value in crit.value:
+                    need(value in known, "aid.json", aid.id, f"criteria.{crit.field.value}",
+                         value)
     return out
 
 
