@@ -23,6 +23,7 @@ from bot.handlers.middlewares import LocaleMiddleware
 from bot.handlers.views import Views
 from bot.kb.store import KnowledgeStore
 from bot.render.templates import LOCALES, Renderer
+from bot.retry import RetryAfterMiddleware
 from bot.storage.database import open_database, open_knowledge_database
 from bot.storage.fsm import TinyDBStorage
 from bot.storage.users import UserRepository
@@ -56,6 +57,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None,
         if settings.telegram_api_url:
             session.api = TelegramAPIServer.from_base(settings.telegram_api_url)
     secret = token or (settings.bot_token.get_secret_value() if settings.bot_token else "")
+    session.middleware(RetryAfterMiddleware())
     return Bot(secret, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 

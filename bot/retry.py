@@ -1,0 +1,46 @@
+"""Bot API client middleware: wait and retry when Telegram says 'Too Many Requests'.
+
+aiogram raises TelegramRetryAfter on a 429 and has no retry of its own
+(https://github.com/aiogram/aiogram/issues/1875). A plan is several messages in a row to one
+chat, which Telegram may throttle (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-
+how-do-i-avoid-this); waiting the time it asks for keeps the plan whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramRetryAfter
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+    from aiogram.methods import Response, TelegramMethod
+
+log = logging.getLogger(__name__)
+
+
+class RetryAfterMiddleware(BaseRequestMiddleware):
+    """Retry a throttled call up to `attempts` times, never waiting longer than `max_wait`."""
+
+    def __init__(self, attempts: int = 3, max_wait: float = 30.0) -> None:
+        self.attempts = attempts
+        self.max_wait = max_wait
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
+                       method: TelegramMethod[Any]) -> Response[Any]:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt == self.attempts or exc.retry_after > self.max_wait:
+                    raise
+                log.warning("%s throttled, retrying in %s s", method.__api_method__,
+                            exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")  # pragma: no cover
