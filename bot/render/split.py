@@ -2,7 +2,7 @@
 
 Telegram counts the text after entity parsing (tags removed, entities decoded), in code points:
 https://core.telegram.org/bots/api#sendmessage ("1-4096 characters after entities parsing").
-Sections are split only between lines; every template line keeps its tags balanced.
+Sections are split between items (blank lines), then between lines, never inside an element.
 """
 
 from __future__ import annotations
@@ -13,11 +13,36 @@ from collections.abc import Iterable
 
 LIMIT = 4096
 _TAG = re.compile(r"<[^>]+>")
+_OPEN_OR_CLOSE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)")
 
 
 def visible_length(text: str) -> int:
     """Length as Telegram counts it: without tags, entities decoded, ends trimmed."""
     return len(html.unescape(_TAG.sub("", text)).strip())
+
+
+def _depth(text: str) -> int:
+    """How many tags `text` leaves open (a blockquote may span several lines)."""
+    depth = 0
+    for closing, _ in _OPEN_OR_CLOSE.findall(text):
+        depth += -1 if closing else 1
+    return depth
+
+
+def _units(text: str, sep: str) -> list[str]:
+    """Split at `sep`, but never inside an element: parts are rejoined until balanced."""
+    units: list[str] = []
+    pending: list[str] = []
+    depth = 0
+    for part in text.split(sep):
+        pending.append(part)
+        depth += _depth(part)
+        if depth <= 0:
+            units.append(sep.join(pending))
+            pending, depth = [], 0
+    if pending:
+        units.append(sep.join(pending))
+    return units
 
 
 def _cut_line(line: str, limit: int) -> list[str]:
@@ -48,12 +73,12 @@ def _pieces(section: str, limit: int) -> list[str]:
     if visible_length(section) <= limit:
         return [section]
     blocks: list[str] = []
-    for block in section.split("\n\n"):
+    for block in _units(section, "\n\n"):
         if visible_length(block) <= limit:
             blocks.append(block)
             continue
         lines: list[str] = []
-        for line in block.split("\n"):
+        for line in _units(block, "\n"):
             lines.extend([line] if visible_length(line) <= limit else _cut_line(line, limit))
         blocks.extend(_greedy(lines, "\n", limit))
     return _greedy(blocks, "\n\n", limit)

@@ -48,3 +48,13 @@ def test_an_overlong_section_is_cut_between_items_first() -> None:
     assert len(messages) > 2
     for message in messages[1:]:
         assert message.startswith("<b>item") and message.endswith("source")
+
+
+def test_a_blockquote_is_never_cut_open() -> None:
+    quote = "<blockquote expandable>" + "\n".join("z" * 80 for _ in range(30)) + "</blockquote>"
+    items = [f"<b>item {i}</b>\n{quote}" for i in range(6)]
+    messages = pack(["\n\n".join(items)])
+    assert len(messages) > 1
+    for message in messages:
+        parse_html(message)
+        assert message.count("<blockquote") == message.count("</blockquote>")
