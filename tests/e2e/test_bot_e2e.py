@@ -139,3 +139,28 @@ async def test_the_real_bot_runs_complete_dialogs_over_http(fake: FakeBotAPI) ->
     assert not [v for v in fake.violations if "disable_web_page_preview" not in v], \
         fake.violations
     assert fake.unanswered_callbacks() == []
+
+
+@pytest.mark.usefixtures("bot_process")
+async def test_users_answering_at_the_same_time_do_not_mix(fake: FakeBotAPI) -> None:
+    targets = ["Singapour", "Boston", "Shanghai", "Hong Kong", "Sao Paulo", "Bangalore"]
+    users = [User(fake, 600 + i, "fr") for i in range(len(targets))]
+    for user in users:
+        fake.send_message(user.id, "/start")
+    await fake.wait_idle(quiet=0.3, timeout=20)
+    for step in (["saas"] * len(users), targets, ["12"] * len(users), ["2M"] * len(users),
+                 ["Bretagne"] * len(users), ["premiers pas"] * len(users),
+                 ["non"] * len(users), ["je ne sais pas"] * len(users)):
+        for user, answer in zip(users, step, strict=True):
+            fake.send_message(user.id, answer)
+        await fake.wait_idle(quiet=0.3, timeout=20)
+    for user in users:
+        message = user.keyboard_message()
+        plan_button = next(d for t, d in FakeBotAPI.buttons(message) if d and "plan" in t)
+        fake.press_button(user.id, message.message_id, plan_button)
+    await fake.wait_idle(quiet=0.5, timeout=30)
+    for user, target in zip(users, targets, strict=True):
+        plan = text_of(fake.messages(user.id))
+        landing = plan[plan.rindex("Où atterrir"):plan.rindex("Le VIE pour votre projet")]
+        assert normalise(target) in normalise(landing), (target, landing[:300])
+    assert fake.errors == [], fake.errors
