@@ -13,6 +13,8 @@ import json
 import logging
 import sys
 
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
 from bot.app import build_app, register_commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import ConsoleSession, run_console
@@ -88,6 +90,17 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_polling(settings))
     except KnowledgeError as exc:
         print(f"Knowledge base error: {exc}", file=sys.stderr)
+        return 2
+    except TelegramUnauthorizedError:
+        print("Configuration error: BOT_TOKEN: the Bot API server rejected this token",
+              file=sys.stderr)
+        return 2
+    except TelegramNetworkError as exc:
+        server = settings.telegram_api_url or "api.telegram.org"
+        print(f"Network error: cannot reach the Bot API at {server}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"Storage error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass
