@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.advice.eligibility import Eligibility
@@ -31,10 +33,12 @@ def test_landing_city_first_then_country_then_region(kb: KnowledgeBase) -> None:
 
 
 def test_landing_falls_back_to_the_region_when_the_country_has_none(kb: KnowledgeBase) -> None:
-    empty = next(c for c in kb.countries.values() if not kb.landing_in_country(c.id)
-                 and kb.landing_in_region(c.world_region))
-    advice = plan(kb, target_region=empty.world_region, target_country=empty.id, target_city="")
+    without_japan = replace(kb, landing={k: r for k, r in kb.landing.items() if r.country != "jp"})
+    advice = advise(Profile.from_answers({**SF_SAAS, "target_region": "asia",
+                                          "target_country": "jp", "target_city": ""}),
+                    without_japan, TODAY)
     assert advice.landing and all(la.level == "region" for la in advice.landing)
+    assert all(la.record.country != "jp" for la in advice.landing)
 
 
 def test_closed_landing_records_are_never_recommended(kb: KnowledgeBase) -> None:
