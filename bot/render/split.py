@@ -85,22 +85,8 @@ def _pieces(section: str, limit: int) -> list[str]:
 
 
 def pack(sections: Iterable[str], limit: int = LIMIT) -> list[str]:
-    """Whole sections per message while they fit; a section starts a new message rather than
-    being cut, unless it is longer than a message on its own."""
-    messages: list[str] = []
-    current = ""
-    for section in sections:
-        if not section.strip():
-            continue
-        candidate = f"{current}\n\n{section}" if current else section
-        if visible_length(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            messages.append(current)
-        pieces = _pieces(section, limit)
-        messages.extend(pieces[:-1])
-        current = pieces[-1]
-    if current:
-        messages.append(current)
-    return [m for m in messages if visible_length(m)]
+    """Whole sections per message while they fit; a section longer than a message is cut
+    between its items first, and its pieces are packed like sections."""
+    pieces = [piece for section in sections if section.strip()
+              for piece in _pieces(section, limit)]
+    return [m for m in _greedy(pieces, "\n\n", limit) if visible_length(m)]

@@ -16,14 +16,6 @@ from tests.e2e.fake_api import DEFAULT_TOKEN, FakeBotAPI
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeBotAPI]:
-    api = FakeBotAPI()
-    await api.start()
-    yield api
-    await api.stop()
-
-
-@pytest.fixture
 async def bot(fake: FakeBotAPI, settings: Settings) -> AsyncIterator[Bot]:
     session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
     bot = create_bot(settings, session=session, token=DEFAULT_TOKEN)
