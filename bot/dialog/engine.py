@@ -19,6 +19,7 @@ from bot.kb.snapshot import KnowledgeBase
 RECAP = "recap"
 DONE = "done"
 UNKNOWN = q.UNKNOWN
+UNKNOWN_PLACE = "unknown_place"  # detail of a typed destination the knowledge base lacks
 # Question whose answer is a free choice of "I don't know"; the target region must be chosen.
 ALLOWS_UNKNOWN = frozenset(
     {"sector", "target_country", "target_city", "headcount", "turnover", "home_region", "stage",
@@ -255,7 +256,7 @@ class Dialog:
             return Outcome(self._answer(state, state.step, UNKNOWN))
         found = self._target.match(text)
         if found is None:
-            return Outcome(state, "not_understood")
+            return Outcome(state, "not_understood", UNKNOWN_PLACE)
         if not found.sure:
             return Outcome(replace(state, pending={"step": "target", "option": found.key}),
                            "confirm", found.key)

@@ -12,6 +12,7 @@ from rapidfuzz import fuzz, process
 SURE_SCORE = 90.0
 MAYBE_SCORE = 75.0
 MIN_FUZZY_LENGTH = 4
+PLAUSIBLE_SCORE = 60.0
 
 
 def normalise(text: str) -> str:
@@ -55,8 +56,15 @@ class Matcher:
             return Match(self._exact[norm], 100.0, True)
         if len(norm) < MIN_FUZZY_LENGTH - 1 or not self._choices:
             return None
-        found = process.extract(norm, self._choices, scorer=fuzz.WRatio, limit=5,
-                                score_cutoff=MAYBE_SCORE)
+        found = [
+            (choice, score, index)
+            for choice, score, index in process.extract(
+                norm, self._choices, scorer=fuzz.WRatio, limit=5, score_cutoff=MAYBE_SCORE)
+            # WRatio also scores partial overlaps ("atlantide" ~ "inde"): keep only candidates
+            # typed as whole words or spelled close enough to be a typo.
+            if set(choice.split()) <= set(norm.split())
+            or fuzz.ratio(norm, choice) >= PLAUSIBLE_SCORE
+        ]
         if not found:
             return None
         choice, score, index = found[0]

@@ -12,7 +12,15 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.advice.engine import Advice, advise
-from bot.dialog.engine import DONE, RECAP, UNKNOWN, Dialog, DialogState, Outcome
+from bot.dialog.engine import (
+    DONE,
+    RECAP,
+    UNKNOWN,
+    UNKNOWN_PLACE,
+    Dialog,
+    DialogState,
+    Outcome,
+)
 from bot.dialog.questions import QUESTIONS
 from bot.render import keyboards
 from bot.render.split import pack
@@ -45,7 +53,8 @@ class Views:
     async def show(self, chat_id: int, locale: str, dialog: Dialog, outcome: Outcome) -> None:
         """Show what follows an action: a guess to confirm, the next question, recap or plan."""
         state = outcome.state
-        notice = _NOTICES.get(outcome.status)
+        notice = ("notice_unknown_place" if outcome.detail == UNKNOWN_PLACE
+                  else _NOTICES.get(outcome.status))
         guess = outcome.detail if outcome.status == "confirm" else (state.pending or {}).get(
             "option")
         if guess:

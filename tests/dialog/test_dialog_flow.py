@@ -211,7 +211,9 @@ async def test_junk_mid_dialog_gets_a_friendly_reply_and_the_dialog_goes_on(app:
     for shown in (await chat.send_update(**sticker), await chat.send_update(**photo),
                   await chat.send("qsdkjqsd qsd"), await chat.send("x" * 5000),
                   await chat.send("<b>&<script>alert(1)</script>"), await chat.send("🙂🙂")):
-        assert "pas compris" in shown[-1].text and progress(shown) == "2/8"
+        notice = shown[-1].text
+        assert "pas compris" in notice or "ne connais pas encore cette destination" in notice
+        assert progress(shown) == "2/8"
     shown = await chat.send("/foo")
     assert "Je ne connais pas cette commande" in shown[-1].text
     shown = await chat.send("Japon")
@@ -325,3 +327,17 @@ async def test_group_chats_are_ignored(app: App) -> None:
     chat = ChatDriver(app, user_id=1919)
     chat.chat = chat.chat.model_copy(update={"id": -100123, "type": "group"})
     assert await chat.send("/start") == []
+
+
+async def test_an_unknown_destination_is_explained(app: App) -> None:
+    chat = ChatDriver(app, user_id=2020)
+    await chat.send("/start")
+    await chat.press("SaaS")
+    shown = await chat.send("Atlantide")
+    assert "Je ne connais pas encore cette destination" in shown[-1].text
+    assert progress(shown) == "2/8"
+    sticker = {"sticker": {"file_id": "s1", "file_unique_id": "u1", "type": "regular",
+                           "width": 512, "height": 512, "is_animated": False,
+                           "is_video": False}}
+    shown = await chat.send_update(**sticker)
+    assert "pas compris" in shown[-1].text

@@ -52,6 +52,6 @@ def test_matcher_finds_names(text: str, key: str, sure: bool) -> None:
     assert found is not None and found.key == key and found.sure is sure
 
 
-@pytest.mark.parametrize("text", ["xyz", "", "<b>", "a" * 5000, "🙂"])
+@pytest.mark.parametrize("text", ["xyz", "", "<b>", "a" * 5000, "🙂", "Atlantide"])
 def test_matcher_rejects_junk(text: str) -> None:
     assert MATCHER.match(text) is None
