@@ -5,6 +5,7 @@ Pure domain code: states are plain data (JSON-safe through `to_dict`), no aiogra
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -171,6 +172,9 @@ class Dialog:
         step = state.step
         if step.startswith("target_"):
             return self._type_target(state, text)
+        if step == "vie" and (count := _vie_count(text)):
+            # "2 VIE", "oui, 2": yes, and how many, in one answer.
+            return Outcome(self._answer(self._answer(state, "vie", "yes"), "vie_count", count))
         option = self._parse(step, state.answers, text)
         if option is None:
             return Outcome(state, "not_understood")
@@ -294,6 +298,8 @@ class Dialog:
     def _parse(self, step: str, answers: Mapping[str, str], text: str) -> Match | None:
         if step in ALLOWS_UNKNOWN and _is_unknown(text):
             return Match(UNKNOWN, 100.0, True)
+        if step == "vie" and _is_unknown(text):
+            return Match("maybe", 100.0, True)
         if step in ("headcount",):
             count = parse_count(text)
             if count is not None:
@@ -348,6 +354,16 @@ _DEPENDANTS: dict[str, tuple[str, ...]] = {
 
 def _is_unknown(text: str) -> bool:
     return normalise(text) in UNKNOWN_WORDS
+
+
+def _vie_count(text: str) -> str | None:
+    """The number of volunteers in a typed yes ("2 VIE", "oui 3"); None for a plain answer."""
+    norm = normalise(text)
+    found = re.fullmatch(r"(?:(?:oui|yes|yep)(?: |, ?)?)?(\d{1,3})(?: (?:vie|volontaires?|"
+                         r"volunteers?))?", norm)
+    if not found or int(found.group(1)) < 1:
+        return None
+    return str(min(int(found.group(1)), 4))
 
 
 def _band_match(step: str, value: float) -> Match | None:

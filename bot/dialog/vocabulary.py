@@ -25,7 +25,8 @@ _SYNONYMS: dict[tuple[str, str], tuple[str, ...]] = {
                              "exporting", "export"),
     ("stage", "established"): ("filiale", "bureau", "subsidiary", "office abroad", "branch",
                                "implante", "structure a l etranger", "entity abroad"),
-    ("vie", "none"): ("non", "no", "aucun", "pas de vie", "none", "nope"),
+    ("vie", "none"): ("non", "no", "aucun", "pas de vie", "none", "nope", "non merci",
+                      "no thanks", "no thank you", "jamais", "never"),
     ("vie", "maybe"): ("peut etre", "peutetre", "maybe", "perhaps", "on verra", "possible"),
     ("vie", "yes"): ("oui", "yes", "yep", "ouais", "bien sur", "of course"),
 }

@@ -140,3 +140,20 @@ def test_state_round_trips_through_json_and_rejects_junk(dialog: Dialog) -> None
     assert DialogState.from_dict(state.to_dict()) == state
     assert DialogState.from_dict({}) is None
     assert DialogState.from_dict({"dialog_id": "x", "kb_version": "v", "step": "nope"}) is None
+
+
+@pytest.mark.parametrize(("typed", "count"), [("2 VIE", "2"), ("oui 3", "3"), ("yes, 1", "1"),
+                                              ("12 volontaires", "4")])
+def test_a_typed_number_of_volunteers_answers_both_vie_questions(dialog: Dialog, typed: str,
+                                                                 count: str) -> None:
+    state = DialogState("d1", dialog.kb.version, step="vie", history=("stage",))
+    outcome = dialog.type(state, typed)
+    assert outcome.state.answers["vie"] == "yes" and outcome.state.answers["vie_count"] == count
+    assert outcome.state.step == "budget"
+
+
+@pytest.mark.parametrize(("typed", "option"), [("non merci", "none"), ("no thanks", "none"),
+                                               ("pas sûr", "maybe"), ("je ne sais pas", "maybe")])
+def test_vie_plain_answers(dialog: Dialog, typed: str, option: str) -> None:
+    state = DialogState("d1", dialog.kb.version, step="vie", history=("stage",))
+    assert dialog.type(state, typed).state.answers["vie"] == option

@@ -55,3 +55,21 @@ def test_matcher_finds_names(text: str, key: str, sure: bool) -> None:
 @pytest.mark.parametrize("text", ["xyz", "", "<b>", "a" * 5000, "🙂", "Atlantide"])
 def test_matcher_rejects_junk(text: str) -> None:
     assert MATCHER.match(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("10 millions d'euros", 10_000_000), ("moins de 1 M€", 999_999), ("plus de 500M", 500_000_001),
+     ("pas de CA", 0), ("rien", 0), ("less than 1m", 999_999), ("1 000 000", 1_000_000)],
+)
+def test_parse_amount_phrases(text: str, expected: float) -> None:
+    assert parse_amount(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1 000", 1000), ("moins de 10", 9), ("plus de 250", 251), ("une vingtaine", 20),
+     ("solo", 1), ("just me", 1), ("entre 10 et 49", 29), ("10-49", 29), ("10 à 49", 29)],
+)
+def test_parse_count_phrases(text: str, expected: int) -> None:
+    assert parse_count(text) == expected
