@@ -55,6 +55,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     check = kb_sub.add_parser("check", help="validate the knowledge base")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.add_argument("--dir", help="knowledge directory (default KNOWLEDGE_DIR)")
+    check.add_argument("--horizon-months", type=int, metavar="N",
+                       help="re-verify records older than N months (default: meta.json)")
     return parser.parse_args(argv)
 
 
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "kb":
         from pathlib import Path
 
-        report = check_directory(Path(args.dir) if args.dir else settings.knowledge_dir)
+        report = check_directory(Path(args.dir) if args.dir else settings.knowledge_dir,
+                                 horizon_months=args.horizon_months)
         print(json.dumps(report.as_dict(), default=str, indent=2) if args.json
               else format_report(report))
         return 0 if report.ok else 1

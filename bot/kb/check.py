@@ -16,6 +16,7 @@ from bot.kb.snapshot import KnowledgeBase
 class Report:
     counts: dict[str, int] = field(default_factory=dict)
     errors: list[Problem] = field(default_factory=list)
+    future: list[Problem] = field(default_factory=list)
     stale: list[Problem] = field(default_factory=list)
     expired_active: list[Problem] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
@@ -24,7 +25,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not self.expired_active
+        return not self.errors and not self.expired_active and not self.future
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -37,7 +38,8 @@ def _months_ago(today: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(today.day, 28))
 
 
-def check_directory(directory: Path, today: dt.date | None = None) -> Report:
+def check_directory(directory: Path, today: dt.date | None = None,
+                    horizon_months: int | None = None) -> Report:
     today = today or dt.date.today()
     report = Report()
     raw, problems = read_raw(directory)
@@ -47,16 +49,24 @@ def check_directory(directory: Path, today: dt.date | None = None) -> Report:
     kb, build_problems = build(raw) if not problems else (None, [])
     report.errors = problems + build_problems
     if kb is not None:
-        _review(kb, today, report)
+        _review(kb, today, report, horizon_months)
     return report
 
 
-def _review(kb: KnowledgeBase, today: dt.date, report: Report) -> None:
+def _review(kb: KnowledgeBase, today: dt.date, report: Report,
+            horizon_months: int | None) -> None:
     report.version = kb.version
-    horizon = _months_ago(today, kb.meta.verification_horizon_months)
+    horizon = _months_ago(today, horizon_months or kb.meta.verification_horizon_months)
     for name in LIST_FILES:
         for rec in getattr(kb, name).values():
-            if isinstance(rec, Sourced) and rec.verified < horizon:
+            if not isinstance(rec, Sourced):
+                continue
+            for src in rec.sources:
+                if src.verified > today:
+                    report.future.append(Problem(f"{name}.json", getattr(rec, "id", None),
+                                                 "sources.verified",
+                                                 f"{src.verified.isoformat()} is in the future"))
+            if rec.verified < horizon:
                 report.stale.append(Problem(f"{name}.json", getattr(rec, "id", None),
                                             "sources.verified",
                                             f"last verified {rec.verified.isoformat()}, "
@@ -77,8 +87,9 @@ def _review(kb: KnowledgeBase, today: dt.date, report: Report) -> None:
 def format_report(report: Report) -> str:
     lines = [f"Knowledge base {report.version or '(not loaded)'}"]
     lines.append("Records: " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
-    sections = (("Errors", report.errors), ("Active schemes past their end date",
-                report.expired_active), ("Due for re-verification", report.stale))
+    sections = (("Errors", report.errors), ("Verification dates in the future", report.future),
+                ("Active schemes past their end date", report.expired_active),
+                ("Due for re-verification", report.stale))
     for title, items in sections:
         lines.append(f"{title}: {len(items)}")
         lines.extend(f"  - {p}" for p in items)
