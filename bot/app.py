@@ -24,11 +24,14 @@ from bot.handlers.views import Views
 from bot.kb.store import KnowledgeStore
 from bot.render.templates import LOCALES, Renderer
 from bot.retry import RetryAfterMiddleware
-from bot.storage.database import open_database, open_knowledge_database
-from bot.storage.fsm import TinyDBStorage
+from bot.storage.database import open_knowledge_database
+from bot.storage.fsm import KeyValueStorage
+from bot.storage.journal import JournalStore
+from bot.storage.keyvalue import KeyValue
 from bot.storage.users import UserRepository
 
 PUBLIC_COMMANDS = ("start", "help", "restart", "language")
+STATE_DIR = "state"  # the journal store: users and dialogs in progress
 
 
 @dataclass
@@ -36,7 +39,7 @@ class App:
     """Everything the bot runs on; tests build it with a temp data dir and a fake session."""
 
     settings: Settings
-    db: TinyDB
+    kv: KeyValue
     kb_db: TinyDB
     store: KnowledgeStore
     renderer: Renderer
@@ -46,7 +49,7 @@ class App:
     async def close(self) -> None:
         await self.dispatcher.storage.close()
         await self.bot.session.close()
-        self.db.close()
+        await self.kv.close()
         self.kb_db.close()
 
 
@@ -79,15 +82,15 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
 
 def build_app(settings: Settings, session: BaseSession | None = None, token: str | None = None,
               today: dt.date | None = None) -> App:
-    db = open_database(settings.data_dir)
     kb_db = open_knowledge_database(settings.data_dir)
     store = KnowledgeStore.from_directory(settings.knowledge_dir, kb_db)
+    kv = JournalStore(settings.data_dir / STATE_DIR)
     renderer = Renderer()
     bot = create_bot(settings, session, token)
-    dp = create_dispatcher(storage=TinyDBStorage(db), store=store, renderer=renderer,
-                           users=UserRepository(db), views=Views(bot, renderer, today),
+    dp = create_dispatcher(storage=KeyValueStorage(kv), store=store, renderer=renderer,
+                           users=UserRepository(kv), views=Views(bot, renderer, today),
                            default_locale=settings.default_locale)
-    return App(settings, db, kb_db, store, renderer, bot, dp)
+    return App(settings, kv, kb_db, store, renderer, bot, dp)
 
 
 async def register_commands(bot: Bot, renderer: Renderer) -> None:

@@ -60,7 +60,7 @@ def build_router() -> Router:
     async def cb_language(query: CallbackQuery, callback_data: LangCb, users: UserRepository,
                           renderer: Renderer, views: Views) -> None:
         code = callback_data.code if callback_data.code in renderer.labels else "fr"
-        users.set_locale(query.from_user.id, code)
+        await users.set_locale(query.from_user.id, code)
         await query.answer(renderer.label(code, "lang.done"))
         if query.message is not None:
             await views.send(query.message.chat.id, renderer.render(code, "language_set"))

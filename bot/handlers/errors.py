@@ -30,7 +30,7 @@ def build_router() -> Router:
             user = event.update.callback_query.from_user
         if chat is None:
             return
-        chosen = users.locale(user.id) if user else None
+        chosen = await users.locale(user.id) if user else None
         locale = chosen or pick_locale(user.language_code if user else None, default_locale)
         try:
             await views.send(chat.id, views.renderer.render(locale, "error"))

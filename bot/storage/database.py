@@ -1,4 +1,4 @@
-"""Open the bot's TinyDB database (crash-safe storage) in DATA_DIR."""
+"""The TinyDB of knowledge versions (crash-safe writes) in DATA_DIR."""
 
 from __future__ import annotations
 
@@ -8,15 +8,9 @@ from tinydb import TinyDB
 
 from bot.storage.atomic import AtomicJSONStorage
 
-DB_FILE = "bot.json"
 KNOWLEDGE_FILE = "knowledge.json"
 
 
-def open_database(data_dir: Path) -> TinyDB:
-    """The TinyDB for users and dialog state."""
-    return TinyDB(data_dir / DB_FILE, storage=AtomicJSONStorage)
-
-
 def open_knowledge_database(data_dir: Path) -> TinyDB:
-    """The knowledge versions, apart: a user's write never rewrites the knowledge base."""
+    """Knowledge versions: written once per version, read when a pinned dialog needs one."""
     return TinyDB(data_dir / KNOWLEDGE_FILE, storage=AtomicJSONStorage)

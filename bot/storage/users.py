@@ -1,36 +1,53 @@
-"""Users repository: the language a user chose, and when they were first and last seen."""
+"""Users repository on any KeyValue backend: one record per Telegram user.
+
+A record: id, locale (chosen with /language), active (False once the user blocked the bot),
+created and updated times, last_plan (the answers and knowledge version of the latest plan).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from tinydb import Query, TinyDB
+from bot.storage.keyvalue import KeyValue
+
+NAMESPACE = "users"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class UserRepository:
-    def __init__(self, db: TinyDB) -> None:
-        self._table = db.table("users")
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
 
-    def get(self, user_id: int) -> dict[str, Any] | None:
-        doc = self._table.get(Query().id == user_id)
-        return dict(doc) if isinstance(doc, dict) else None
+    async def get(self, user_id: int) -> dict[str, Any] | None:
+        found = await self.kv.get(NAMESPACE, str(user_id))
+        return dict(found) if isinstance(found, dict) else None
 
-    def locale(self, user_id: int) -> str | None:
-        user = self.get(user_id)
-        return user.get("locale") if user else None
+    async def update(self, user_id: int, **fields: Any) -> dict[str, Any]:
+        """Merge fields into the record (created on first use); returns the new record."""
+        record = await self.get(user_id) or {"id": user_id, "created": _now(), "active": True}
+        record.update(fields, updated=_now())
+        await self.kv.put(NAMESPACE, str(user_id), record)
+        return record
 
-    def set_locale(self, user_id: int, locale: str) -> None:
-        self._upsert(user_id, locale=locale)
+    async def locale(self, user_id: int) -> str | None:
+        record = await self.get(user_id)
+        return record.get("locale") if record else None
 
-    def touch(self, user_id: int) -> None:
-        """Record a visit; at most one write per user per day."""
-        today = dt.date.today().isoformat()
-        user = self.get(user_id)
-        if user is None:
-            self._upsert(user_id, first_seen=today, last_seen=today)
-        elif user.get("last_seen") != today:
-            self._upsert(user_id, last_seen=today)
+    async def set_locale(self, user_id: int, locale: str) -> None:
+        await self.update(user_id, locale=locale)
 
-    def _upsert(self, user_id: int, **fields: Any) -> None:
-        self._table.upsert({"id": user_id, **fields}, Query().id == user_id)
+    async def touch(self, user_id: int) -> None:
+        """Create the record on a first visit; mark a returning user active; else no write."""
+        record = await self.get(user_id)
+        if record is None or not record.get("active", True):
+            await self.update(user_id, active=True)
+
+    async def set_active(self, user_id: int, active: bool) -> None:
+        await self.update(user_id, active=active)
+
+    async def delete(self, user_id: int) -> None:
+        await self.kv.delete(NAMESPACE, str(user_id))

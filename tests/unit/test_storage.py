@@ -12,12 +12,12 @@ from aiogram.fsm.storage.base import StorageKey
 from tinydb import TinyDB
 
 from bot.storage.atomic import AtomicJSONStorage
-from bot.storage.database import open_database
-from bot.storage.fsm import TinyDBStorage
+from bot.storage.fsm import KeyValueStorage
+from bot.storage.journal import JournalStore
 from bot.storage.users import UserRepository
 
 
-def test_a_failed_write_leaves_the_previous_file_intact(tmp_path: Path,
+def test_a_failed_tinydb_write_leaves_the_previous_file_intact(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "db.json"
     db = TinyDB(path, storage=AtomicJSONStorage)
@@ -36,27 +36,38 @@ def test_a_failed_write_leaves_the_previous_file_intact(tmp_path: Path,
     assert [p.name for p in tmp_path.iterdir()] == ["db.json"]  # no temp file left behind
 
 
-def test_data_survives_reopening(tmp_path: Path) -> None:
-    db = open_database(tmp_path)
-    UserRepository(db).set_locale(7, "en")
-    db.close()
-    assert UserRepository(open_database(tmp_path)).locale(7) == "en"
+async def test_users_survive_reopening(tmp_path: Path) -> None:
+    store = JournalStore(tmp_path)
+    users = UserRepository(store)
+    await users.set_locale(7, "en")
+    await store.close()
+    reopened = UserRepository(JournalStore(tmp_path))
+    assert await reopened.locale(7) == "en"
+    record = await reopened.get(7)
+    assert record is not None and record["active"] is True and record["created"]
 
 
 async def test_fsm_storage_round_trip(tmp_path: Path) -> None:
-    storage = TinyDBStorage(open_database(tmp_path))
+    store = JournalStore(tmp_path)
+    storage = KeyValueStorage(store)
     key = StorageKey(bot_id=1, chat_id=2, user_id=2)
     other = StorageKey(bot_id=1, chat_id=3, user_id=3)
+    scene = StorageKey(bot_id=1, chat_id=2, user_id=2, destiny="scenes")
     assert await storage.get_state(key) is None and await storage.get_data(key) == {}
     await storage.set_state(key, "Questionnaire:active")
     await storage.set_data(key, {"dialog": {"answers": {"sector": "saas"}}})
-    reopened = TinyDBStorage(open_database(tmp_path))
+    await storage.set_state(scene, "other")
+    await store.close()
+    reopened = KeyValueStorage(JournalStore(tmp_path))
     assert await reopened.get_state(key) == "Questionnaire:active"
     assert (await reopened.get_data(key))["dialog"]["answers"] == {"sector": "saas"}
     assert await reopened.get_state(other) is None
+    assert await reopened.get_state(scene) == "other"  # the destiny is part of the key
     await reopened.set_state(key, None)
     assert await reopened.get_state(key) is None
     assert (await reopened.get_data(key))["dialog"]  # clearing the state keeps the data
+    await reopened.forget_user(1, 2)
+    assert await reopened.get_data(key) == {} and await reopened.get_state(scene) is None
 
 
 def test_knowledge_versions_are_kept_and_found_after_a_restart(tmp_path: Path) -> None:
