@@ -1,4 +1,5 @@
-"""`python -m bot`: Telegram long polling with BOT_TOKEN, the console without it.
+"""`python -m bot`: Telegram (webhook with WEBHOOK_URL, else long polling) with BOT_TOKEN, the
+console without it.
 
     python -m bot                 Telegram if BOT_TOKEN is set, else the console
     python -m bot console         the console, whatever the settings
@@ -9,30 +10,95 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 import sys
 
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramUnauthorizedError,
+)
+from redis.exceptions import RedisError
 
-from bot.app import build_app, register_commands
+from bot.app import App, build_app, register_commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import ConsoleSession, run_console
 from bot.kb.check import check_directory, format_report
 from bot.kb.loader import KnowledgeError
+from bot.storage.redis import RedisKeyValue
+from bot.webhook import start_webhook_server, stop_webhook_server, webhook_target
 
 log = logging.getLogger("bot")
+
+
+async def check_storage(app: App) -> None:
+    """Fail at start, not at the first update, when Redis cannot be reached."""
+    if isinstance(app.kv, RedisKeyValue):
+        await app.kv.ping()
 
 
 async def run_polling(settings: Settings) -> None:
     app = build_app(settings)
     try:
+        await check_storage(app)
         await register_commands(app.bot, app.renderer)
         # A webhook left set would make getUpdates fail with 409 Conflict.
         await app.bot.delete_webhook(drop_pending_updates=False)
         await app.dispatcher.start_polling(
             app.bot, allowed_updates=app.dispatcher.resolve_used_update_types())
     finally:
+        await app.close()
+
+
+async def run_webhook(settings: Settings, session: BaseSession | None = None,
+                      stop: asyncio.Event | None = None) -> None:
+    """Serve Telegram's webhook calls until SIGTERM or SIGINT (or until `stop` is set).
+
+    Every replica behind the load balancer runs this: setWebhook with the same URL and secret is
+    idempotent. The webhook is not deleted on exit, so stopping one replica does not stop the bot.
+    """
+    if settings.webhook_url is None or settings.webhook_secret is None:
+        raise ConfigError("Configuration error: WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+    app = build_app(settings, session=session)
+    runner = None
+    handled_signals: list[signal.Signals] = []
+    try:
+        await check_storage(app)
+        await register_commands(app.bot, app.renderer)
+        if stop is None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError):  # Windows
+                    loop.add_signal_handler(sig, stop.set)
+                    handled_signals.append(sig)
+        try:
+            runner = await start_webhook_server(app, settings.webhook_host,
+                                                settings.webhook_port)
+        except OSError as exc:
+            raise ConfigError(f"Configuration error: WEBHOOK_PORT: cannot listen on "
+                              f"{settings.webhook_host}:{settings.webhook_port}: "
+                              f"{exc.strerror or exc}") from None
+        try:
+            await app.bot.set_webhook(
+                url=webhook_target(settings.webhook_url),
+                secret_token=settings.webhook_secret.get_secret_value(),
+                allowed_updates=app.dispatcher.resolve_used_update_types(),
+                drop_pending_updates=False)
+        except TelegramBadRequest as exc:
+            raise ConfigError(f"Configuration error: WEBHOOK_URL: Telegram refused it: "
+                              f"{exc.message}") from None
+        await stop.wait()
+    finally:
+        loop = asyncio.get_running_loop()
+        for sig in handled_signals:
+            loop.remove_signal_handler(sig)
+        if runner is not None:
+            await stop_webhook_server(app, runner)
         await app.close()
 
 
@@ -77,20 +143,22 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report.as_dict(), default=str, indent=2) if args.json
               else format_report(report))
         return 0 if report.ok else 1
-    unsupported = [name for name, value in (("WEBHOOK_URL", settings.webhook_url),
-                                            ("REDIS_URL", settings.redis_url)) if value]
-    if unsupported:
-        print(f"Configuration error: {unsupported[0]}: not supported yet; unset it to run "
-              "with long polling and the embedded TinyDB storage", file=sys.stderr)
-        return 2
     try:
         if args.command == "console" or settings.bot_token is None:
             # aiogram logs every handled update at INFO: keep the conversation readable.
             logging.getLogger().setLevel(max(logging.WARNING,
                                              logging.getLevelName(settings.log_level)))
             asyncio.run(run_console_app(settings))
+        elif settings.webhook_url:
+            asyncio.run(run_webhook(settings))
         else:
             asyncio.run(run_polling(settings))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except RedisError as exc:
+        print(f"Storage error: Redis (REDIS_URL): {exc}", file=sys.stderr)
+        return 2
     except KnowledgeError as exc:
         print(f"Knowledge base error: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -11,27 +12,34 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from tinydb import TinyDB
 
 from bot.config import Settings
 from bot.dialog.registry import Dialogs
 from bot.handlers import build_routers
-from bot.handlers.middlewares import LocaleMiddleware
+from bot.handlers.middlewares import (
+    DedupeMiddleware,
+    InFlightMiddleware,
+    LocaleMiddleware,
+    ThrottlingMiddleware,
+)
 from bot.handlers.views import Views
 from bot.kb.store import KnowledgeStore
 from bot.render.templates import LOCALES, Renderer
 from bot.retry import RetryAfterMiddleware
 from bot.storage.database import open_knowledge_database
 from bot.storage.fsm import KeyValueStorage
+from bot.storage.isolation import BoundedEventIsolation
 from bot.storage.journal import JournalStore
 from bot.storage.keyvalue import KeyValue
+from bot.storage.redis import RedisKeyValue, redis_fsm_storage
 from bot.storage.users import UserRepository
 
-PUBLIC_COMMANDS = ("start", "help", "restart", "language")
-STATE_DIR = "state"  # the journal store: users and dialogs in progress
+PUBLIC_COMMANDS = ("start", "help", "restart", "language", "privacy", "mydata", "forget")
+STATE_DIR = "state"
+SHUTDOWN_DRAIN_SECONDS = 5.0  # the journal store: users and dialogs in progress
 
 
 @dataclass
@@ -47,6 +55,7 @@ class App:
     dispatcher: Dispatcher
 
     async def close(self) -> None:
+        await self.dispatcher.fsm.events_isolation.close()
         await self.dispatcher.storage.close()
         await self.bot.session.close()
         await self.kv.close()
@@ -65,8 +74,24 @@ def create_bot(settings: Settings, session: BaseSession | None = None,
 
 
 def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: Renderer,
-                      users: UserRepository, views: Views, default_locale: str) -> Dispatcher:
-    dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation())
+                      users: UserRepository, views: Views, default_locale: str,
+                      kv: KeyValue | None = None,
+                      events_isolation: BaseEventIsolation | None = None) -> Dispatcher:
+    dp = Dispatcher(storage=storage,
+                    events_isolation=events_isolation or BoundedEventIsolation())
+    in_flight = InFlightMiddleware()
+    dp["in_flight"] = in_flight
+    dp.update.outer_middleware(in_flight)
+
+    async def drain_in_flight() -> None:
+        # aiogram stops polling on SIGTERM/SIGINT without awaiting handlers still running.
+        if not await in_flight.drain(SHUTDOWN_DRAIN_SECONDS):
+            logging.getLogger(__name__).warning("%d update(s) still running at shutdown",
+                                                in_flight.count)
+
+    dp.shutdown.register(drain_in_flight)
+    if kv is not None:
+        dp.update.outer_middleware(DedupeMiddleware(kv))
     dp["dialogs"] = Dialogs(store, renderer.labels)
     dp["store"] = store
     dp["renderer"] = renderer
@@ -74,8 +99,10 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
     dp["views"] = views
     dp["default_locale"] = default_locale
     locale_mw = LocaleMiddleware(users, default_locale)
-    dp.message.outer_middleware(locale_mw)
-    dp.callback_query.outer_middleware(locale_mw)
+    throttle = ThrottlingMiddleware(renderer)
+    for observer in (dp.message, dp.callback_query):
+        observer.outer_middleware(locale_mw)
+        observer.outer_middleware(throttle)
     dp.include_routers(*build_routers())
     return dp
 
@@ -84,12 +111,23 @@ def build_app(settings: Settings, session: BaseSession | None = None, token: str
               today: dt.date | None = None) -> App:
     kb_db = open_knowledge_database(settings.data_dir)
     store = KnowledgeStore.from_directory(settings.knowledge_dir, kb_db)
-    kv = JournalStore(settings.data_dir / STATE_DIR)
+    kv: KeyValue
+    storage: BaseStorage
+    isolation: BaseEventIsolation | None
+    if settings.redis_url:
+        # Scale-out: every replica shares users, dialog state, update claims and per-user locks.
+        kv = RedisKeyValue.from_url(settings.redis_url)
+        redis_storage = redis_fsm_storage(settings.redis_url)
+        storage, isolation = redis_storage, redis_storage.create_isolation()
+    else:
+        kv = JournalStore(settings.data_dir / STATE_DIR)
+        storage, isolation = KeyValueStorage(kv), None
     renderer = Renderer()
     bot = create_bot(settings, session, token)
-    dp = create_dispatcher(storage=KeyValueStorage(kv), store=store, renderer=renderer,
+    dp = create_dispatcher(storage=storage, store=store, renderer=renderer,
                            users=UserRepository(kv), views=Views(bot, renderer, today),
-                           default_locale=settings.default_locale)
+                           default_locale=settings.default_locale, kv=kv,
+                           events_isolation=isolation)
     return App(settings, kv, kb_db, store, renderer, bot, dp)
 
 

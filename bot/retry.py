@@ -1,9 +1,11 @@
-"""Bot API client middleware: wait and retry when Telegram says 'Too Many Requests'.
+"""Bot API client middleware: wait and retry on 'Too Many Requests' and on network errors.
 
 aiogram raises TelegramRetryAfter on a 429 and has no retry of its own
 (https://github.com/aiogram/aiogram/issues/1875). A plan is several messages in a row to one
 chat, which Telegram may throttle (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-
-how-do-i-avoid-this); waiting the time it asks for keeps the plan whole.
+how-do-i-avoid-this); waiting the time it asks for keeps the plan whole. A network error is retried
+with a growing pause. Other errors (a 403 from a user who blocked the bot, a 400) are never retried.
+getUpdates is left alone: aiogram's polling loop has its own backoff.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
+from aiogram.methods import GetUpdates
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -26,14 +29,18 @@ log = logging.getLogger(__name__)
 
 
 class RetryAfterMiddleware(BaseRequestMiddleware):
-    """Retry a throttled call up to `attempts` times, never waiting longer than `max_wait`."""
+    """Retry a throttled or failed call up to `attempts` times; never wait over `max_wait`."""
 
-    def __init__(self, attempts: int = 3, max_wait: float = 30.0) -> None:
+    def __init__(self, attempts: int = 3, max_wait: float = 30.0,
+                 network_pause: float = 0.5) -> None:
         self.attempts = attempts
         self.max_wait = max_wait
+        self.network_pause = network_pause
 
     async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
                        method: TelegramMethod[Any]) -> Response[Any]:
+        if isinstance(method, GetUpdates):
+            return await make_request(bot, method)
         for attempt in range(1, self.attempts + 1):
             try:
                 return await make_request(bot, method)
@@ -43,4 +50,11 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 log.warning("%s throttled, retrying in %s s", method.__api_method__,
                             exc.retry_after)
                 await asyncio.sleep(exc.retry_after)
+            except TelegramNetworkError as exc:
+                if attempt == self.attempts:
+                    raise
+                pause = self.network_pause * 2 ** (attempt - 1)
+                log.warning("%s failed (%s), retrying in %s s", method.__api_method__, exc,
+                            pause)
+                await asyncio.sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -1,11 +1,14 @@
-"""Unexpected errors: log them with the update id, tell the user kindly, keep their data."""
+"""Errors: a user who blocked the bot is marked inactive; anything else is logged with the update
+id and the user gets a kind reply; their data is kept."""
 
 from __future__ import annotations
 
 import logging
 
-from aiogram import Router
-from aiogram.types import ErrorEvent
+from aiogram import F, Router
+from aiogram.exceptions import TelegramForbiddenError
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ChatMemberUpdated, ErrorEvent
 
 from bot.handlers.views import Views
 from bot.render.templates import pick_locale
@@ -16,6 +19,19 @@ log = logging.getLogger(__name__)
 
 def build_router() -> Router:
     router = Router(name=__name__)
+
+    @router.error(ExceptionTypeFilter(TelegramForbiddenError))
+    async def on_blocked(event: ErrorEvent, users: UserRepository) -> None:
+        """403 'bot was blocked by the user': never retried, the user is marked inactive."""
+        user = event.update.event.from_user if hasattr(event.update.event, "from_user") else None
+        log.info("update %s: %s", event.update.update_id, event.exception)
+        if user is not None:
+            await users.set_active(user.id, False)
+
+    @router.my_chat_member(F.chat.type == "private")
+    async def on_membership(update: ChatMemberUpdated, users: UserRepository) -> None:
+        """Telegram tells us when a user blocks (kicked) or unblocks (member) the bot."""
+        await users.set_active(update.from_user.id, update.new_chat_member.status == "member")
 
     @router.error()
     async def on_error(event: ErrorEvent, views: Views, users: UserRepository,

@@ -13,6 +13,7 @@ from bot.handlers.commands import begin
 from bot.handlers.session import Questionnaire, load_dialog, save_dialog
 from bot.handlers.views import Views, drop_keyboard
 from bot.render.callbacks import CODE_QUESTIONS, CODE_STEPS, AnswerCb, NavCb
+from bot.storage.users import UserRepository
 
 MAX_TEXT = 200  # longer text cannot be an answer to any question
 
@@ -36,7 +37,8 @@ def build_router() -> Router:
 
     @router.callback_query(NavCb.filter())
     async def cb_nav(query: CallbackQuery, callback_data: NavCb, state: FSMContext,
-                     dialogs: Dialogs, views: Views, locale: str) -> None:
+                     dialogs: Dialogs, views: Views, users: UserRepository,
+                     locale: str) -> None:
         """Back, yes/no, edit from the recap, see the plan, change answers, restart."""
         current = await load_dialog(state)
         if query.message is None:
@@ -67,6 +69,9 @@ def build_router() -> Router:
                 await drop_keyboard(views.bot, query.message.chat.id, query.message.message_id)
                 await views.plan(query.message.chat.id, locale, dialog, outcome.state)
                 await save_dialog(state, outcome.state)  # after the plan: a failure can retry
+                await users.update(query.from_user.id, last_plan={
+                    "answers": outcome.state.answers, "kb_version": dialog.kb.version,
+                    "date": views.today.isoformat()})
                 return
         else:
             outcome = Outcome(current, "stale")

@@ -31,3 +31,10 @@ class NavCb(CallbackData, prefix="n"):
 
 class LangCb(CallbackData, prefix="l"):
     code: str
+
+
+class ForgetCb(CallbackData, prefix="f"):
+    """/forget confirmation: a is "yes" or "no", t the token of that one confirmation."""
+
+    a: str
+    t: str

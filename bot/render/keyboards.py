@@ -7,7 +7,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.dialog.engine import Option, Question
 from bot.dialog.questions import QUESTIONS
-from bot.render.callbacks import QUESTION_CODES, STEP_CODES, AnswerCb, LangCb, NavCb
+from bot.render.callbacks import (
+    QUESTION_CODES,
+    STEP_CODES,
+    AnswerCb,
+    ForgetCb,
+    LangCb,
+    NavCb,
+)
 from bot.render.templates import LOCALES, Renderer
 
 _COLUMNS = {"vie_count": 4, "vie": 3}
@@ -70,4 +77,15 @@ def language_keyboard(renderer: Renderer) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for code in LOCALES:
         kb.button(text=renderer.label(code, "lang.name"), callback_data=LangCb(code=code))
+    return kb.as_markup()
+
+
+def forget_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyboardMarkup:
+    """/forget: delete everything, or keep it; the token ties both buttons to this request."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=renderer.label(locale, "btn.forget_yes"),
+              callback_data=ForgetCb(a="yes", t=token))
+    kb.button(text=renderer.label(locale, "btn.forget_no"),
+              callback_data=ForgetCb(a="no", t=token))
+    kb.adjust(1)
     return kb.as_markup()

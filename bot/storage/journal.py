@@ -17,6 +17,7 @@ skipped. Replaying a journal twice is harmless: puts and deletes are idempotent.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -144,6 +145,9 @@ class JournalStore:
     async def delete(self, namespace: str, key: str) -> None:
         self.delete_sync(namespace, key)
 
+    async def seen(self, namespace: str, key: str) -> bool:
+        return key in self._data.get(f"claims:{namespace}", {})
+
     async def claim(self, namespace: str, key: str, keep: int) -> bool:
         table = f"claims:{namespace}"
         if key in self._data.get(table, {}):
@@ -161,6 +165,10 @@ class JournalStore:
     async def keys(self, namespace: str) -> AsyncIterator[str]:
         for key in list(self._data.get(namespace, {})):
             yield key
+
+    async def purge(self) -> None:
+        """Deleted records still sit in the journal until compaction: compact now."""
+        await asyncio.to_thread(self.compact_now)
 
     async def close(self) -> None:
         self.close_sync()

@@ -27,8 +27,16 @@ class KeyValue(Protocol):
         namespace are remembered (for update ids, which only grow)."""
         ...
 
+    async def seen(self, namespace: str, key: str) -> bool:
+        """Whether the key was claimed (and is still remembered)."""
+        ...
+
     def keys(self, namespace: str) -> AsyncIterator[str]:
         """Every key of a namespace."""
+        ...
+
+    async def purge(self) -> None:
+        """Make deletions final on disk too (after /forget): no copy of deleted data remains."""
         ...
 
     async def close(self) -> None:

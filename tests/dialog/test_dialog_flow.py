@@ -80,6 +80,9 @@ async def test_buttons_all_the_way_to_a_plan(app: App) -> None:
     budget = section(plan, "Budget de la première année", "Prochaines étapes")
     assert "2 × 12 mois" in budget  # VIE cost estimated from the dated allowance
     assert "Source" in plan and "vérifiée le" in plan
+    record = await app.dispatcher["users"].get(chat.user.id)
+    assert record["last_plan"]["answers"]["target_city"] == "san-francisco"
+    assert record["last_plan"]["kb_version"] == app.store.current.version
 
 
 async def test_typed_answers_in_english_and_contrasting_advice(app: App) -> None:

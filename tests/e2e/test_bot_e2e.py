@@ -59,29 +59,41 @@ class User:
         return self._since(count)
 
 
-@pytest.fixture
-async def bot_process(fake: FakeBotAPI,
-                      tmp_path: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+async def start_bot(fake: FakeBotAPI, data_dir: Path) -> asyncio.subprocess.Process:
+    """Run `python -m bot` against the fake server; return once it polls."""
     env = {k: v for k, v in os.environ.items() if k not in ("ADMIN_IDS", "DEFAULT_LOCALE")}
     env.update(BOT_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_URL=fake.base_url,
-               DATA_DIR=str(tmp_path / "data"), LOG_LEVEL="WARNING")
+               DATA_DIR=str(data_dir), LOG_LEVEL="WARNING")
+    polls = len(fake.calls("getUpdates"))
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable, "-m", "bot", cwd=data_dir.parent, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    while not fake.calls("getUpdates"):
+    while len(fake.calls("getUpdates")) <= polls:
         if process.returncode is not None or time.monotonic() > deadline:
             _, err = await process.communicate()
-            pytest.fail(f"the bot did not start polling: {err.decode()[-2000:]}")
+            pytest.fail(f"the bot did not start polling: {(err or b'').decode()[-2000:]}")
         await asyncio.sleep(0.05)
-    yield process
+    return process
+
+
+async def stop_bot(process: asyncio.subprocess.Process, sig: int = signal.SIGTERM) -> int:
     if process.returncode is None:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         try:
             await asyncio.wait_for(process.wait(), 15)
         except TimeoutError:
             process.kill()
             await process.wait()
+    return process.returncode if process.returncode is not None else -1
+
+
+@pytest.fixture
+async def bot_process(fake: FakeBotAPI,
+                      tmp_path: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+    process = await start_bot(fake, tmp_path / "data")
+    yield process
+    await stop_bot(process, signal.SIGINT)
 
 
 def text_of(messages: list[BotMessage]) -> str:
@@ -151,8 +163,41 @@ async def test_users_answering_at_the_same_time_do_not_mix(fake: FakeBotAPI) -> 
         plan_button = next(d for t, d in FakeBotAPI.buttons(message) if d and "plan" in t)
         fake.press_button(user.id, message.message_id, plan_button)
     await fake.wait_idle(quiet=0.5, timeout=30)
+    deadline = time.monotonic() + 30
+    while not all(any("Recommencer" in t for t, _ in FakeBotAPI.buttons(u.keyboard_message()))
+                  for u in users):  # each plan ends with its buttons
+        assert time.monotonic() < deadline, "not every plan arrived"
+        await asyncio.sleep(0.1)
     for user, target in zip(users, targets, strict=True):
         plan = text_of(fake.messages(user.id))
         landing = plan[plan.rindex("Où atterrir"):plan.rindex("Le VIE pour votre projet")]
         assert normalise(target) in normalise(landing), (target, landing[:300])
     assert fake.errors == [], fake.errors
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+async def test_a_dialog_continues_after_the_bot_restarts(fake: FakeBotAPI, tmp_path: Path,
+                                                         sig: int) -> None:
+    data_dir = tmp_path / "data"
+    user = User(fake, 701, "fr")
+    process = await start_bot(fake, data_dir)
+    await user.send("/start")
+    await user.send("saas")
+    shown = await user.send("Singapour")
+    assert "3/8" in shown[-1].plain_text
+    code = await stop_bot(process, sig)
+    if sig == signal.SIGTERM:
+        assert code == 0  # a clean stop
+    # A message sent while the bot is down is not dropped: it is answered after the restart.
+    count = len(fake.messages(user.id))
+    fake.send_message(user.id, "12 salariés")
+    process = await start_bot(fake, data_dir)
+    try:
+        await fake.wait_idle(quiet=0.5, timeout=20)
+        after = fake.messages(user.id)[count:]
+        assert after and "4/8" in after[-1].plain_text, [m.plain_text for m in after]
+        shown = await user.send("2 M€")
+        assert "5/8" in shown[-1].plain_text
+    finally:
+        await stop_bot(process)
+    assert fake.errors == []

@@ -63,3 +63,11 @@ async def test_claims_are_once_only_and_bounded(tmp_path: Path) -> None:
     assert await again.claim("updates", "39", keep=5) is False  # survives a restart
     remembered = [k async for k in again.keys("claims:updates")]
     assert len(remembered) <= 10
+
+
+async def test_seen_reports_claims(tmp_path: Path) -> None:
+    store = JournalStore(tmp_path)
+    assert await store.seen("updates", "5") is False
+    await store.claim("updates", "5", keep=10)
+    assert await store.seen("updates", "5") is True
+    await store.close()
