@@ -16,6 +16,7 @@ from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from tinydb import TinyDB
 
+from bot.advisors.repository import AdvisorRepository
 from bot.config import Settings
 from bot.dialog.registry import Dialogs
 from bot.handlers import build_routers
@@ -76,7 +77,8 @@ def create_bot(settings: Settings, session: BaseSession | None = None,
 def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: Renderer,
                       users: UserRepository, views: Views, default_locale: str,
                       kv: KeyValue | None = None,
-                      events_isolation: BaseEventIsolation | None = None) -> Dispatcher:
+                      events_isolation: BaseEventIsolation | None = None,
+                      admin_ids: frozenset[int] = frozenset()) -> Dispatcher:
     dp = Dispatcher(storage=storage,
                     events_isolation=events_isolation or BoundedEventIsolation())
     in_flight = InFlightMiddleware()
@@ -93,6 +95,9 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
     if kv is not None:
         dp.update.outer_middleware(DedupeMiddleware(kv))
     dp["dialogs"] = Dialogs(store, renderer.labels)
+    dp["admin_ids"] = admin_ids
+    if kv is not None:
+        dp["advisors"] = AdvisorRepository(kv)
     dp["store"] = store
     dp["renderer"] = renderer
     dp["users"] = users
@@ -127,7 +132,7 @@ def build_app(settings: Settings, session: BaseSession | None = None, token: str
     dp = create_dispatcher(storage=storage, store=store, renderer=renderer,
                            users=UserRepository(kv), views=Views(bot, renderer, today),
                            default_locale=settings.default_locale, kv=kv,
-                           events_isolation=isolation)
+                           events_isolation=isolation, admin_ids=settings.admin_ids)
     return App(settings, kv, kb_db, store, renderer, bot, dp)
 
 

@@ -18,6 +18,7 @@ skipped. Replaying a journal twice is harmless: puts and deletes are idempotent.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
 import os
@@ -29,6 +30,11 @@ from typing import Any, TextIO
 log = logging.getLogger(__name__)
 
 SNAPSHOT = "snapshot.json"
+LOCK_FILE = ".lock"
+
+
+class StoreBusyError(OSError):
+    """Another process has the store open."""
 JOURNAL_GLOB = "journal.*.jsonl"
 
 
@@ -51,6 +57,14 @@ class JournalStore:
                  compact_factor: int = 4, min_compact: int = 1000) -> None:
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
+        # One process at a time: a second writer would interleave journals.
+        self._lockfile = (directory / LOCK_FILE).open("a")
+        try:
+            fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lockfile.close()
+            raise StoreBusyError(f"{directory} is in use by another process "
+                                 "(is the bot running?)") from None
         self._fsync_interval = fsync_interval
         self._compact_factor = compact_factor
         self._min_compact = min_compact
@@ -249,3 +263,4 @@ class JournalStore:
             os.fsync(self._journal.fileno())
             self._journal.close()
         self._syncer.join(timeout=5)
+        self._lockfile.close()  # releases the lock

@@ -71,3 +71,23 @@ async def test_seen_reports_claims(tmp_path: Path) -> None:
     await store.claim("updates", "5", keep=10)
     assert await store.seen("updates", "5") is True
     await store.close()
+
+
+async def test_a_second_process_cannot_open_the_same_store(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import pytest as _pytest
+
+    from bot.storage.journal import StoreBusyError
+
+    store = JournalStore(tmp_path)
+    probe = ("import sys; from pathlib import Path; from bot.storage.journal import JournalStore;"
+             "JournalStore(Path(sys.argv[1]))")
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode != 0 and "is in use by another process" in done.stderr
+    await store.close()
+    reopened = JournalStore(tmp_path)  # released on close
+    await reopened.close()
+    assert StoreBusyError and _pytest
