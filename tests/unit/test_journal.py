@@ -77,10 +77,6 @@ async def test_a_second_process_cannot_open_the_same_store(tmp_path: Path) -> No
     import subprocess
     import sys
 
-    import pytest as _pytest
-
-    from bot.storage.journal import StoreBusyError
-
     store = JournalStore(tmp_path)
     probe = ("import sys; from pathlib import Path; from bot.storage.journal import JournalStore;"
              "JournalStore(Path(sys.argv[1]))")
@@ -90,4 +86,3 @@ async def test_a_second_process_cannot_open_the_same_store(tmp_path: Path) -> No
     await store.close()
     reopened = JournalStore(tmp_path)  # released on close
     await reopened.close()
-    assert StoreBusyError and _pytest
