@@ -4,6 +4,8 @@ console without it.
     python -m bot                 Telegram if BOT_TOKEN is set, else the console
     python -m bot console         the console, whatever the settings
     python -m bot kb check [--json] [--dir PATH]
+    python -m bot advisor add --id N --name X [--org Y] | invite [--org Y]
+                  | deactivate --id N | activate --id N | list
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ from aiogram.exceptions import (
 )
 from redis.exceptions import RedisError
 
-from bot.app import App, build_app, register_commands
+from bot.advisors.links import INVITE_PREFIX, deep_link
+from bot.advisors.repository import AdvisorRepository
+from bot.app import STATE_DIR, App, build_app, create_bot, register_commands
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import ConsoleSession, run_console
 from bot.kb.check import check_directory, format_report
 from bot.kb.loader import KnowledgeError
+from bot.storage.journal import JournalStore, StoreBusyError
+from bot.storage.keyvalue import KeyValue
 from bot.storage.redis import RedisKeyValue
 from bot.webhook import start_webhook_server, stop_webhook_server, webhook_target
 
@@ -111,6 +117,72 @@ async def run_console_app(settings: Settings) -> None:
         await app.close()
 
 
+BOT_IS_RUNNING = "the bot is running: use /advisor in Telegram, or stop it"
+
+
+def open_state(settings: Settings) -> KeyValue:
+    """The store the bot uses (Redis with REDIS_URL, else DATA_DIR/state): StoreBusyError when
+    the bot holds the journal store."""
+    if settings.redis_url:
+        return RedisKeyValue.from_url(settings.redis_url)
+    return JournalStore(settings.data_dir / STATE_DIR)
+
+
+async def invite_link(settings: Settings, username: str | None, code: str) -> str | None:
+    """The invitation's t.me link when the bot username is given or can be asked (BOT_TOKEN)."""
+    if not username and settings.bot_token is not None:
+        bot = create_bot(settings)
+        try:
+            username = (await bot.me()).username
+        except Exception as exc:  # offline, token revoked...: the payload still works
+            log.debug("getMe failed: %s", exc)
+        finally:
+            await bot.session.close()
+    return deep_link(username.lstrip("@"), INVITE_PREFIX, code) if username else None
+
+
+async def run_advisor_command(args: argparse.Namespace, settings: Settings) -> int:
+    kv = open_state(settings)
+    try:
+        if isinstance(kv, RedisKeyValue):
+            await kv.ping()
+        advisors = AdvisorRepository(kv)
+        command = args.advisor_command
+        if command == "add":
+            if args.id <= 0 or not args.name.strip():
+                print("advisor add: --id must be a Telegram user id and --name not empty",
+                      file=sys.stderr)
+                return 2
+            record = await advisors.register(args.id, args.name, args.org)
+            print(f"advisor {record['id']} added: {record['name']}"
+                  + (f" ({record['organisation']})" if record["organisation"] else ""))
+        elif command == "invite":
+            code = await advisors.create_invite(None, args.org)
+            print(f"invitation code: {code}")
+            link = await invite_link(settings, args.bot_username, code)
+            if link:
+                print(f"link: {link}")
+            else:
+                print(f"payload: {INVITE_PREFIX}_{code} (https://t.me/<bot username>?start="
+                      f"{INVITE_PREFIX}_{code}; give --bot-username to print the link)")
+        elif command in ("activate", "deactivate"):
+            if not await advisors.set_active(args.id, command == "activate"):
+                print(f"no advisor {args.id}", file=sys.stderr)
+                return 1
+            print(f"advisor {args.id} {command}d")
+        else:  # list
+            records = await advisors.all_advisors()
+            if not records:
+                print("no advisors")
+            for r in records:
+                print("\t".join([str(r["id"]), "active" if r.get("active") else "inactive",
+                                 r.get("name", ""), r.get("organisation", ""),
+                                 f"{len(r.get('links', []))} links"]))
+        return 0
+    finally:
+        await kv.close()
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Export Advisor bot")
     sub = parser.add_subparsers(dest="command")
@@ -123,6 +195,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     check.add_argument("--dir", help="knowledge directory (default KNOWLEDGE_DIR)")
     check.add_argument("--horizon-months", type=int, metavar="N",
                        help="re-verify records older than N months (default: meta.json)")
+    advisor = sub.add_parser("advisor", help="export advisors (same store as the bot)")
+    adv_sub = advisor.add_subparsers(dest="advisor_command", required=True)
+    add = adv_sub.add_parser("add", help="make a Telegram user an advisor (or update one)")
+    add.add_argument("--id", type=int, required=True, help="their Telegram user id")
+    add.add_argument("--name", required=True)
+    add.add_argument("--org", default="", help="organisation")
+    invite = adv_sub.add_parser("invite", help="a one-time invitation code (t.me/<bot>?start=i_)")
+    invite.add_argument("--org", default="", help="organisation of the invited advisor")
+    invite.add_argument("--bot-username", help="print the t.me link (default: asked with "
+                                               "BOT_TOKEN if set)")
+    for name in ("deactivate", "activate"):
+        adv_sub.add_parser(name, help=f"{name} an advisor").add_argument(
+            "--id", type=int, required=True, help="their Telegram user id")
+    adv_sub.add_parser("list", help="every advisor: id, status, name, organisation, links")
     return parser.parse_args(argv)
 
 
@@ -144,6 +230,12 @@ def main(argv: list[str] | None = None) -> int:
               else format_report(report))
         return 0 if report.ok else 1
     try:
+        if args.command == "advisor":
+            try:
+                return asyncio.run(run_advisor_command(args, settings))
+            except StoreBusyError:  # the journal store is single-process
+                print(BOT_IS_RUNNING, file=sys.stderr)
+                return 2
         if args.command == "console" or settings.bot_token is None:
             # aiogram logs every handled update at INFO: keep the conversation readable.
             logging.getLogger().setLevel(max(logging.WARNING,

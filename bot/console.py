@@ -18,6 +18,7 @@ from aiogram.methods import (
     EditMessageText,
     GetMe,
     SendMessage,
+    SendPhoto,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
@@ -26,6 +27,7 @@ from aiogram.types import (
     Chat,
     InlineKeyboardMarkup,
     Message,
+    PhotoSize,
     Update,
     User,
 )
@@ -80,6 +82,15 @@ class LocalSession(BaseSession):
             self.messages.append(result)
             if keyboard is not None:
                 self.keyboard_message = result
+        elif isinstance(method, SendPhoto):
+            self._next_id += 1
+            result = Message(message_id=self._next_id, date=dt.datetime.now(dt.UTC),
+                             chat=Chat(id=int(method.chat_id or CONSOLE_USER_ID), type="private"),
+                             from_user=CONSOLE_BOT, caption=method.caption,
+                             photo=[PhotoSize(file_id=f"local-photo-{self._next_id}",
+                                              file_unique_id=f"lp{self._next_id}",
+                                              width=320, height=320)])
+            self.messages.append(result)
         return result  # type: ignore[no-any-return]
 
     async def stream_content(self, url: str, headers: dict[str, Any] | None = None,
@@ -103,6 +114,8 @@ class ConsoleSession(LocalSession):
     def on_request(self, method: TelegramMethod[Any]) -> None:
         if isinstance(method, SendMessage | EditMessageText):
             self._print_message(method.text or "", method.reply_markup)
+        elif isinstance(method, SendPhoto):
+            self._print_message("[image] " + (method.caption or ""), method.reply_markup)
         elif isinstance(method, AnswerCallbackQuery) and method.text:
             self.out.write(f"\n({method.text})\n")
             self.out.flush()

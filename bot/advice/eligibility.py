@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from bot.dialog.profile import Profile
 from bot.dialog.questions import Band
@@ -55,7 +56,12 @@ def _numeric(band: Band | None, op: str, threshold: float) -> Verdict:
         Verdict.failed if high < threshold else Verdict.unknown)
 
 
-def _answer(profile: Profile, field: CriterionField) -> str | Band | None:
+Answers = dict[CriterionField, "str | Band | None"]
+
+
+@lru_cache(maxsize=1024)
+def answers_of(profile: Profile) -> Answers:
+    """What the profile says for each criterion field (computed once per profile)."""
     return {
         CriterionField.headcount: profile.headcount,
         CriterionField.turnover_eur: profile.turnover,
@@ -68,11 +74,11 @@ def _answer(profile: Profile, field: CriterionField) -> str | Band | None:
             Band(str(profile.vie_count), profile.vie_count, None if profile.vie_count >= 4
                  else profile.vie_count) if profile.vie == "yes" else None
         ),
-    }.get(field)
+    }
 
 
 def judge_criterion(criterion: Criterion, profile: Profile) -> CriterionResult:
-    answer = _answer(profile, criterion.field)
+    answer = answers_of(profile).get(criterion.field)
     if criterion.op in ("max", "min"):
         band = answer if isinstance(answer, Band) else None
         verdict = _numeric(band, criterion.op, float(criterion.value))  # type: ignore[arg-type]

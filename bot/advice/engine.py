@@ -12,7 +12,6 @@ from bot.kb.models import (
     AidStatus,
     Allowance,
     Contact,
-    CriterionField,
     Landing,
     Source,
     VieCountry,
@@ -97,7 +96,10 @@ class Advice:
 
 def advise(profile: Profile, kb: KnowledgeBase, today: dt.date) -> Advice:
     """The whole plan for one profile; deterministic for a given snapshot and date."""
-    verdicts = [judge(a, profile, today) for a in kb.aid.values()]
+    # Schemes reserved to other regions are only counted: judging them all would cost time in
+    # proportion to every region's schemes, for verdicts the plan does not show.
+    to_judge, others = kb.aid_for(profile.home_region)
+    verdicts = [judge(a, profile, today) for a in to_judge]
     landing = recommend_landing(profile, kb)
     vie = vie_advice(profile, kb)
     return Advice(
@@ -109,19 +111,13 @@ def advise(profile: Profile, kb: KnowledgeBase, today: dt.date) -> Advice:
             [v for v in verdicts if v.eligibility is Eligibility.eligible]
             + [v for v in verdicts if v.eligibility is Eligibility.to_check]
         ),
-        aid_not_eligible=tuple(v for v in verdicts if v.eligibility is Eligibility.not_eligible
-                               and not _region_only(v)),
-        aid_other_regions=sum(1 for v in verdicts if v.eligibility is Eligibility.not_eligible
-                              and _region_only(v)),
+        aid_not_eligible=tuple(v for v in verdicts if v.eligibility is Eligibility.not_eligible),
+        aid_other_regions=others,
         aid_closed=tuple(v for v in verdicts if v.eligibility is Eligibility.closed),
         aid_proposals=tuple(v for v in verdicts if v.eligibility is Eligibility.proposal),
         budget=estimate_budget(profile, kb, vie, landing, verdicts),
         next_steps=next_steps(profile, kb, landing, verdicts),
     )
-
-
-def _region_only(v: AidVerdict) -> bool:
-    return v.deciding is not None and v.deciding.criterion.field is CriterionField.home_region
 
 
 # --- landing ----------------------------------------------------------------------------------

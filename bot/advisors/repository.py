@@ -79,6 +79,12 @@ class AdvisorRepository:
         await self.kv.put("advisors", str(user_id), record)
         return True
 
+    async def all_advisors(self) -> list[dict[str, Any]]:
+        """Every advisor record, active or not, by user id."""
+        records = [await self.advisor(int(key)) async for key in self.kv.keys("advisors")
+                   if key.lstrip("-").isdigit()]
+        return sorted((r for r in records if r is not None), key=lambda r: int(r["id"]))
+
     # --- invitations ---------------------------------------------------------------------------
 
     async def create_invite(self, created_by: int | None, organisation: str = "") -> str:

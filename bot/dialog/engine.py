@@ -57,6 +57,8 @@ class DialogState:
     history: tuple[str, ...] = ()
     editing: bool = False
     pending: dict[str, str] | None = None  # a guess awaiting the user's confirmation
+    # Steps answered in advance (an advisor's link) that the flow skips until the user changes them.
+    prefilled: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +69,7 @@ class DialogState:
             "history": list(self.history),
             "editing": self.editing,
             "pending": dict(self.pending) if self.pending else None,
+            "prefilled": list(self.prefilled),
         }
 
     @classmethod
@@ -81,6 +84,7 @@ class DialogState:
                 history=tuple(str(s) for s in data.get("history") or ()),
                 editing=bool(data.get("editing")),
                 pending=dict(data["pending"]) if data.get("pending") else None,
+                prefilled=tuple(str(s) for s in data.get("prefilled") or ()),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -112,8 +116,43 @@ class Dialog:
 
     # --- questions -------------------------------------------------------------------------
 
-    def new(self, dialog_id: str) -> DialogState:
-        return DialogState(dialog_id=dialog_id, kb_version=self.kb.version)
+    def new(self, dialog_id: str, prefill: Mapping[str, str] | None = None) -> DialogState:
+        """A fresh dialog; prefilled answers (an advisor's link) that the current knowledge base
+        accepts are kept and their questions skipped, the rest is dropped silently."""
+        state = DialogState(dialog_id=dialog_id, kb_version=self.kb.version)
+        answers = self.valid_prefill(prefill or {})
+        if not answers:
+            return state
+        step: str | None = q.STEPS[0]
+        passed: list[str] = []
+        while step is not None and step in answers:
+            passed.append(step)
+            step = self._next_step(step, answers)
+        # The skipped questions stay in the history: Back can still reach and change them.
+        return replace(state, step=step or RECAP, answers=answers, history=tuple(passed),
+                       prefilled=tuple(s for s in q.STEPS if s in answers))
+
+    def valid_prefill(self, prefill: Mapping[str, str]) -> dict[str, str]:
+        """The prefilled answers that name options of this knowledge base, each consistent with
+        the ones before it (the country in the region, the city in the country). A missing
+        region or country is taken from the country or city given."""
+        wanted = {str(k): str(v) for k, v in prefill.items()}
+        city = self.kb.cities.get(wanted.get("target_city", ""))
+        if city is not None and "target_country" not in wanted:
+            wanted["target_country"] = city.country
+        country = self.kb.countries.get(wanted.get("target_country", ""))
+        if country is not None and "target_region" not in wanted:
+            wanted["target_region"] = country.world_region
+        answers: dict[str, str] = {}
+        for step in q.STEPS:
+            value = wanted.get(step)
+            if value is None or value == UNKNOWN:
+                continue
+            if step == "vie_count" and answers.get("vie") != "yes":
+                continue
+            if value in {o.id for o in self.options(step, answers)}:
+                answers[step] = value
+        return answers
 
     def question(self, state: DialogState) -> Question:
         number, total = q.progress(state.step)
@@ -235,10 +274,18 @@ class Dialog:
         return self._advance(replace(state, answers=answers), step)
 
     def _advance(self, state: DialogState, answered: str) -> DialogState:
+        # An answer the user gave is theirs now; a cleared one is no longer prefilled.
+        prefilled = tuple(s for s in state.prefilled if s != answered and s in state.answers)
+        state = replace(state, prefilled=prefilled)
         nxt = self._next_step(answered, state.answers)
+        skipped: list[str] = []
+        while not state.editing and nxt is not None and nxt in prefilled:
+            skipped.append(nxt)
+            nxt = self._next_step(nxt, state.answers)
         if nxt is None or (state.editing and q.question_of(nxt) != q.question_of(answered)):
             nxt = RECAP
         history = (*state.history, answered) if answered != nxt else state.history
+        history = (*history, *skipped)
         if nxt == RECAP:
             history = tuple(s for s in history if s != RECAP)
         return replace(state, step=nxt, history=history,
@@ -270,6 +317,8 @@ class Dialog:
         """Apply a typed target: a world region, a country or a city, filling what it implies."""
         kind, _, rid = key.partition(":")
         answers = {k: v for k, v in state.answers.items() if not k.startswith("target_")}
+        state = replace(state, prefilled=tuple(s for s in state.prefilled
+                                               if not s.startswith("target_")))
         if kind == "region":
             answers["target_region"] = rid
             last = "target_region"

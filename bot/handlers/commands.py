@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.dialog.engine import Outcome
 from bot.dialog.registry import Dialogs
 from bot.handlers.session import save_dialog
 from bot.handlers.views import Views
@@ -23,13 +26,16 @@ def new_dialog_id() -> str:
 
 
 async def begin(chat_id: int, state: FSMContext, dialogs: Dialogs, views: Views,
-                locale: str, template: str) -> None:
-    """Start a fresh dialog on the current knowledge base and ask the first question."""
+                locale: str, template: str, *, prefill: Mapping[str, str] | None = None,
+                context: Mapping[str, Any] | None = None) -> None:
+    """Start a fresh dialog on the current knowledge base and ask the first question not
+    answered; `prefill` (an advisor's link) answers some in advance, `context` goes to the
+    welcome template."""
     dialog = dialogs.get()
-    dialog_state = dialog.new(new_dialog_id())
+    dialog_state = dialog.new(new_dialog_id(), prefill)
     await save_dialog(state, dialog_state)
-    await views.send(chat_id, views.renderer.render(locale, template))
-    await views.question(chat_id, locale, dialog, dialog_state)
+    await views.send(chat_id, views.renderer.render(locale, template, **(context or {})))
+    await views.show(chat_id, locale, dialog, Outcome(dialog_state))
 
 
 def build_router() -> Router:

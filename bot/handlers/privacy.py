@@ -5,8 +5,10 @@ Tried before the questionnaire, so these commands work mid-dialog and leave the 
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +17,8 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.advisors.repository import AdvisorRepository
+from bot.handlers import referral
 from bot.handlers.views import Views, drop_keyboard
 from bot.render.callbacks import ForgetCb
 from bot.render.keyboards import forget_keyboard
@@ -74,8 +78,12 @@ def mydata_messages(renderer: Renderer, locale: str, document: str) -> list[str]
     return [message for section in sections for message in pack([section])]
 
 
-async def forget_everything(state: FSMContext, users: UserRepository, user_id: int) -> None:
-    """The user record, and the FSM state and data of this user in every chat."""
+async def forget_everything(state: FSMContext, users: UserRepository, user_id: int,
+                            before: Callable[[int], Awaitable[None]] | None = None) -> None:
+    """The user record, and the FSM state and data of this user in every chat; `before` runs
+    first, while the user record is still there (e.g. withdraw a hand-off to an advisor)."""
+    if before is not None:
+        await before(user_id)
     await users.delete(user_id)
     forget_user = getattr(state.storage, "forget_user", None)
     if callable(forget_user):
@@ -117,7 +125,8 @@ def build_router() -> Router:
 
     @router.callback_query(ForgetCb.filter())
     async def cb_forget(query: CallbackQuery, callback_data: ForgetCb, state: FSMContext,
-                        users: UserRepository, views: Views, locale: str) -> None:
+                        users: UserRepository, views: Views, locale: str,
+                        advisors: AdvisorRepository | None = None) -> None:
         message = query.message
         pending = pending_context(state)
         token = (await pending.get_data()).get("forget")
@@ -128,7 +137,9 @@ def build_router() -> Router:
                 await drop_keyboard(views.bot, message.chat.id, message.message_id)
             return
         if callback_data.a == "yes":
-            await forget_everything(state, users, query.from_user.id)
+            await forget_everything(state, users, query.from_user.id,
+                                    functools.partial(referral.forget_client, advisors=advisors,
+                                                      users=users, views=views))
             await query.answer(views.renderer.label(locale, "toast.forgotten"))
             template = "forget_done"
         else:

@@ -7,9 +7,11 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from bot.advisors.repository import AdvisorRepository
 from bot.dialog.engine import Dialog, Outcome
 from bot.dialog.registry import Dialogs
 from bot.handlers.commands import begin
+from bot.handlers.referral import after_plan
 from bot.handlers.session import Questionnaire, load_dialog, save_dialog
 from bot.handlers.views import Views, drop_keyboard
 from bot.render.callbacks import CODE_QUESTIONS, CODE_STEPS, AnswerCb, NavCb
@@ -38,7 +40,7 @@ def build_router() -> Router:
     @router.callback_query(NavCb.filter())
     async def cb_nav(query: CallbackQuery, callback_data: NavCb, state: FSMContext,
                      dialogs: Dialogs, views: Views, users: UserRepository,
-                     locale: str) -> None:
+                     locale: str, advisors: AdvisorRepository | None = None) -> None:
         """Back, yes/no, edit from the recap, see the plan, change answers, restart."""
         current = await load_dialog(state)
         if query.message is None:
@@ -72,6 +74,8 @@ def build_router() -> Router:
                 await users.update(query.from_user.id, last_plan={
                     "answers": outcome.state.answers, "kb_version": dialog.kb.version,
                     "date": views.today.isoformat()})
+                await after_plan(query.from_user, query.message.chat.id, d, advisors, views,
+                                 locale)
                 return
         else:
             outcome = Outcome(current, "stale")

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 from bot.kb.models import (
     Aid,
+    AidStatus,
     City,
     Country,
+    CriterionField,
     FrenchRegion,
     Landing,
     Meta,
@@ -17,6 +19,16 @@ from bot.kb.models import (
     VieRule,
     WorldRegion,
 )
+
+
+def reserved_to(aid: Aid) -> frozenset[str] | None:
+    """The home regions an active scheme is reserved to (None: open to all regions)."""
+    if aid.status is not AidStatus.active:
+        return None
+    for c in aid.criteria:
+        if c.field is CriterionField.home_region and c.op == "in" and isinstance(c.value, list):
+            return frozenset(c.value)
+    return None
 
 
 @dataclass(frozen=True)
@@ -35,16 +47,43 @@ class KnowledgeBase:
     vie_countries: dict[str, VieCountry]
     aid: dict[str, Aid]
     _by_country: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
+    _by_region: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
+    _aid_open: list[Aid] = field(init=False, repr=False, compare=False)
+    _aid_by_home: dict[str, list[Aid]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_country: dict[str, list[Landing]] = {}
+        by_region: dict[str, list[Landing]] = {}
         for rec in self.landing.values():
             by_country.setdefault(rec.country, []).append(rec)
+            country = self.countries.get(rec.country)
+            if country is not None:
+                by_region.setdefault(country.world_region, []).append(rec)
         object.__setattr__(self, "_by_country", by_country)
+        object.__setattr__(self, "_by_region", by_region)
+        aid_open: list[Aid] = []
+        aid_by_home: dict[str, list[Aid]] = {}
+        for aid in self.aid.values():
+            regions = reserved_to(aid)
+            if regions is None:
+                aid_open.append(aid)
+            for region in regions or ():
+                aid_by_home.setdefault(region, []).append(aid)
+        object.__setattr__(self, "_aid_open", aid_open)
+        object.__setattr__(self, "_aid_by_home", aid_by_home)
 
     @property
     def version(self) -> str:
         return self.meta.version
+
+    def aid_for(self, home_region: str | None) -> tuple[list[Aid], int]:
+        """The schemes to judge for a home region (all when unknown), and how many others are
+        reserved to other regions (counted, not judged)."""
+        if home_region is None:
+            return list(self.aid.values()), 0
+        mine = self._aid_by_home.get(home_region, [])
+        reserved = len(self.aid) - len(self._aid_open)
+        return [*self._aid_open, *mine], reserved - len(mine)
 
     def countries_in(self, world_region: str) -> list[Country]:
         return [c for c in self.countries.values() if c.world_region == world_region]
@@ -56,5 +95,4 @@ class KnowledgeBase:
         return self._by_country.get(country, [])
 
     def landing_in_region(self, world_region: str) -> list[Landing]:
-        ids = {c.id for c in self.countries_in(world_region)}
-        return [r for r in self.landing.values() if r.country in ids]
+        return self._by_region.get(world_region, [])

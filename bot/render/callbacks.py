@@ -38,3 +38,30 @@ class ForgetCb(CallbackData, prefix="f"):
 
     a: str
     t: str
+
+
+class AdvisorCb(CallbackData, prefix="v"):
+    """The advisor's link builder and menu, stateless: every button carries the choices so far.
+
+    a: "b" begin (sectors), "s" sector chosen (regions), "r" region chosen (countries),
+    "c" country chosen (cities), "f" finish (make the link), "st" statistics.
+    s, r, c, t: sector, world region, country, city ids; empty: any."""
+
+    a: str
+    s: str = ""
+    r: str = ""
+    c: str = ""
+    t: str = ""
+
+
+class HandoffCb(CallbackData, prefix="h"):
+    """A referred client's hand-off: a is "yes", "no" or "withdraw", t the token of that request."""
+
+    a: str
+    t: str
+
+
+class SharedCb(CallbackData, prefix="p"):
+    """Under a shared plan: a is "own" (start my own plan)."""
+
+    a: str

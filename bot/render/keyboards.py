@@ -10,10 +10,13 @@ from bot.dialog.questions import QUESTIONS
 from bot.render.callbacks import (
     QUESTION_CODES,
     STEP_CODES,
+    AdvisorCb,
     AnswerCb,
     ForgetCb,
+    HandoffCb,
     LangCb,
     NavCb,
+    SharedCb,
 )
 from bot.render.templates import LOCALES, Renderer
 
@@ -69,6 +72,8 @@ def results_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineK
               callback_data=NavCb(d=dialog_id, a="change"))
     kb.button(text=renderer.label(locale, "btn.restart"),
               callback_data=NavCb(d=dialog_id, a="restart"))
+    # Opens the inline mode in a chat of the user's choice: the bot answers with their plan.
+    kb.button(text=renderer.label(locale, "btn.share"), switch_inline_query="")
     kb.adjust(1)
     return kb.as_markup()
 
@@ -88,4 +93,57 @@ def forget_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyboa
     kb.button(text=renderer.label(locale, "btn.forget_no"),
               callback_data=ForgetCb(a="no", t=token))
     kb.adjust(1)
+    return kb.as_markup()
+
+
+def advisor_menu_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
+    """Under the advisor's personal link: build a targeted link, see the statistics."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=renderer.label(locale, "btn.adv_build"), callback_data=AdvisorCb(a="b"))
+    kb.button(text=renderer.label(locale, "btn.adv_stats"), callback_data=AdvisorCb(a="st"))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def advisor_builder_keyboard(renderer: Renderer, locale: str, choices: list[tuple[str, str]],
+                             any_label: str, any_data: AdvisorCb, pick: AdvisorCb,
+                             field: str, back: AdvisorCb | None) -> InlineKeyboardMarkup:
+    """One step of the link builder: a button per (id, name) in `choices`, each one `pick` with
+    `field` set to its id; then "any" and "back"."""
+    kb = InlineKeyboardBuilder()
+    for rid, name in choices:
+        text = name if len(name) <= _BUTTON_MAX else name[: _BUTTON_MAX - 1] + "…"
+        kb.button(text=text, callback_data=pick.model_copy(update={field: rid}))
+    rows = [2] * ((len(choices) + 1) // 2)
+    kb.button(text=renderer.label(locale, any_label), callback_data=any_data)
+    rows.append(1)
+    if back is not None:
+        kb.button(text=renderer.label(locale, "btn.back"), callback_data=back)
+        rows.append(1)
+    kb.adjust(*rows)
+    return kb.as_markup()
+
+
+def handoff_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyboardMarkup:
+    """Share my profile and plan with the advisor who sent me, or not."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=renderer.label(locale, "btn.handoff_yes"),
+              callback_data=HandoffCb(a="yes", t=token))
+    kb.button(text=renderer.label(locale, "btn.handoff_no"),
+              callback_data=HandoffCb(a="no", t=token))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def withdraw_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=renderer.label(locale, "btn.handoff_withdraw"),
+              callback_data=HandoffCb(a="withdraw", t=token))
+    return kb.as_markup()
+
+
+def own_plan_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
+    """Under a plan someone shared: start my own."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=renderer.label(locale, "btn.own_plan"), callback_data=SharedCb(a="own"))
     return kb.as_markup()

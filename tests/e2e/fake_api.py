@@ -14,6 +14,7 @@ Three kinds of findings are recorded:
 
 Tests drive the user side with ``send_message``, ``press_button``, ``send_sticker``,
 ``send_photo`` and ``push_update``, then ``await fake.wait_idle()`` before asserting.
+Photos the bot sends (``sendPhoto``, multipart upload) are in ``fake.photos(chat_id)``.
 
 Error texts are Telegram's where the sources give them (text, HTML, keyboards, edits,
 callbacks, commands, chat actions). A few rare ones are best guesses, marked "approximate"
@@ -45,6 +46,7 @@ __all__ = [
     "BotMessage",
     "Call",
     "CallbackQueryRecord",
+    "InlineQueryRecord",
     "FakeBotAPI",
     "HtmlParseError",
     "Rejection",
@@ -94,6 +96,18 @@ EMBEDDED_METHODS: dict[str, str] = {
         "business_connection_id:str chat_id:int|str! message_thread_id:int action:str!"
     ),
     "deleteMessage": "chat_id:int|str! message_id:int!",
+    "answerInlineQuery": (
+        "inline_query_id:str! results:json! cache_time:int is_personal:bool next_offset:str"
+        " button:json"
+    ),
+    "sendPhoto": (
+        "business_connection_id:str chat_id:int|str! message_thread_id:int"
+        " direct_messages_topic_id:int photo:file|str! caption:str parse_mode:str"
+        " caption_entities:json show_caption_above_media:bool has_spoiler:bool"
+        " disable_notification:bool protect_content:bool allow_paid_broadcast:bool"
+        " message_effect_id:str suggested_post_parameters:json reply_parameters:json"
+        " reply_markup:json"
+    ),
 }
 EMBEDDED_VERSION = "Bot API 10.1 (embedded table)"
 
@@ -133,7 +147,14 @@ INLINE_ACTION_FIELDS = (
     "pay",
 )
 
+# These may be empty: the user's input field then shows only the bot's username.
+SWITCH_FIELDS = frozenset({"switch_inline_query", "switch_inline_query_current_chat"})
+MAX_INLINE_RESULTS = 50
+MAX_INLINE_RESULT_ID_BYTES = 64
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+PHOTO_SIZE_STEPS = (90, 320, 800, 1280, 2560)  # Telegram's s, m, x, y, w thumbnails
 MAX_RAW_TEXT_BYTES = 1 << 15
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
@@ -210,6 +231,8 @@ class BotMessage:
     edit_date: int | None = None
     deleted: bool = False
     reply_to: dict[str, Any] | None = None
+    photo: list[dict[str, Any]] | None = None  # PhotoSize list; then text/plain_text: caption
+    photo_data: bytes | None = None  # the uploaded image
 
     @property
     def inline_markup(self) -> dict[str, Any] | None:
@@ -229,6 +252,19 @@ class CallbackQueryRecord:
     data: str
     created: float
     answered: bool = False
+    answer: dict[str, str] | None = None
+
+
+@dataclass
+class InlineQueryRecord:
+    """An inline query created by ``send_inline_query`` and the results the bot answered."""
+
+    id: str
+    user_id: int
+    query: str
+    created: float
+    answered: bool = False
+    results: list[dict[str, Any]] | None = None
     answer: dict[str, str] | None = None
 
 
@@ -639,7 +675,13 @@ def _load_methods() -> tuple[dict[str, _Method], str, bool]:
     return embedded_methods(), EMBEDDED_VERSION, False
 
 
-_TYPE_NAMES = {"int": "Integer", "str": "String", "bool": "Boolean", "float": "Float"}
+_TYPE_NAMES = {
+    "int": "Integer",
+    "str": "String",
+    "bool": "Boolean",
+    "float": "Float",
+    "file": "InputFile",
+}
 
 
 def embedded_methods() -> dict[str, _Method]:
@@ -654,6 +696,26 @@ def embedded_methods() -> dict[str, _Method]:
             params[pname] = _Param(kinds, required)
         methods[name.lower()] = _Method(name, params)
     return methods
+
+
+def _image_dimensions(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG or JPEG image; None for anything Telegram could not process."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        return (width, height) if width and height else None
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                return None
+            marker = data[i + 1]
+            length = int.from_bytes(data[i + 2 : i + 4], "big")
+            if marker in (0xC0, 0xC1, 0xC2):
+                height = int.from_bytes(data[i + 5 : i + 7], "big")
+                width = int.from_bytes(data[i + 7 : i + 9], "big")
+                return (width, height) if width and height else None
+            i += 2 + length
+    return None
 
 
 def _type_ok(types: tuple[str, ...], value: str) -> bool:
@@ -676,6 +738,8 @@ def _type_ok(types: tuple[str, ...], value: str) -> bool:
 
 
 Handler = Callable[[dict[str, str], web.Request], Awaitable[Any]]
+# The file parts of a multipart request, by part name: (filename, content).
+_FILES: Any = web.RequestKey("files", dict) if hasattr(web, "RequestKey") else "files"
 
 
 # --------------------------------------------------------------------------------------
@@ -700,6 +764,7 @@ class FakeBotAPI:
         self.errors: list[Rejection] = []
         self.violations: list[str] = []
         self.callbacks: dict[str, CallbackQueryRecord] = {}
+        self.inline_queries: dict[str, InlineQueryRecord] = {}
         self.chat_actions: list[tuple[int, str]] = []
         self.bot_commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.injected: list[dict[str, Any]] = []
@@ -709,6 +774,7 @@ class FakeBotAPI:
         self._undelivered: set[int] = set()
         self._last_update_id = first_update_id - 1
         self._callback_ids = itertools.count(4_382_910_573_829_105)
+        self._inline_ids = itertools.count(5_917_304_228_610_337)
         self._file_ids = itertools.count(1)
         self._allowed_updates: frozenset[str] | None = None
         self._pollers: list[_Poller] = []
@@ -730,7 +796,10 @@ class FakeBotAPI:
             "answerCallbackQuery": self._answer_callback_query,
             "sendChatAction": self._send_chat_action,
             "deleteMessage": self._delete_message,
+            "answerInlineQuery": self._answer_inline_query,
+            "sendPhoto": self._send_photo,
         }
+        self._uploaded: dict[str, bytes] = {}  # file_id -> image, for re-sending by file_id
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -852,6 +921,31 @@ class FakeBotAPI:
             }
         )
 
+    def send_inline_query(
+        self, user_id: int, query: str = "", *, language_code: str | None = None
+    ) -> int:
+        """The user types ``@bot query`` in any chat; returns the update_id.
+
+        The query is in ``fake.inline_queries`` by its id; answer it once, with
+        answerInlineQuery, within ``callback_timeout``.
+        """
+        user = self._user(user_id, language_code=language_code)
+        query_id = str(next(self._inline_ids))
+        self.inline_queries[query_id] = InlineQueryRecord(
+            query_id, user_id, query[:256], time.monotonic()
+        )
+        return self._enqueue(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": self._user_dict(user),
+                    "query": query[:256],
+                    "offset": "",
+                    "chat_type": "sender",
+                }
+            }
+        )
+
     def push_update(self, update: dict[str, Any]) -> int:
         """Queue any update (``update_id`` is assigned if missing); returns the update_id."""
         update = json.loads(json.dumps(update))
@@ -960,7 +1054,7 @@ class FakeBotAPI:
                     error = failures.pop(0)
                     self.requests.append(Call(name, params, error.payload()))
                     return web.json_response(error.payload(), status=error.code)
-                self._check_params(method, params)
+                self._check_params(method, params, request.get(_FILES, {}))
                 handler = self._handlers.get(name)
                 if handler is None:
                     self.violations.append(f"{name}: called, but the fake does not implement it")
@@ -1002,15 +1096,37 @@ class FakeBotAPI:
                     params[key] = wired
         else:
             form = await request.post()
+            files: dict[str, tuple[str, bytes]] = {}
             for key, value in form.items():
                 if isinstance(value, web.FileField):
-                    params[key] = f"<file {value.filename}>"
+                    # A file part: named by the parameter itself, or by an attach:// name.
+                    files[key] = (value.filename or key, value.file.read())
                 else:
                     params[key] = str(value)
+            request[_FILES] = files
         return params
 
-    def _check_params(self, method: _Method, params: dict[str, str]) -> None:
-        """Spec checks: unknown or mistyped parameters are violations, missing ones errors."""
+    def _check_params(
+        self,
+        method: _Method,
+        params: dict[str, str],
+        files: dict[str, tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Spec checks: unknown or mistyped parameters are violations, missing ones errors.
+
+        File parts are not parameters of their own unless named like one (a direct upload);
+        those named by ``attach://`` are looked up by the method."""
+        files = files or {}
+        attached = {v[len("attach://") :] for v in params.values() if v.startswith("attach://")}
+        for key in files:
+            spec = method.params.get(key)
+            if spec is None and key not in attached:
+                self.violations.append(
+                    f"{method.name}: unknown parameter {key!r} (a file part neither a parameter "
+                    "nor attached; Telegram ignores it)"
+                )
+            elif spec is not None and "InputFile" not in spec.types:
+                self.violations.append(f"{method.name}: file part {key!r} is not an InputFile")
         for key, value in params.items():
             spec = method.params.get(key)
             if spec is None:
@@ -1025,7 +1141,7 @@ class FakeBotAPI:
                     f"{' or '.join(spec.types)}"
                 )
         for key, spec in method.params.items():
-            if spec.required and not params.get(key):
+            if spec.required and not params.get(key) and key not in files:
                 raise TelegramError(400, self._missing_message(key))
 
     @staticmethod
@@ -1036,6 +1152,7 @@ class FakeBotAPI:
             "message_id": "Bad Request: message identifier is not specified",
             "action": "Bad Request: wrong parameter action in request",
             "callback_query_id": QUERY_TOO_OLD,
+            "photo": "Bad Request: there is no photo in the request",
         }.get(key, f'Bad Request: parameter "{key}" is required')
 
     # ---- updates ---------------------------------------------------------------------
@@ -1229,9 +1346,16 @@ class FakeBotAPI:
             data["reply_to_message"] = message.reply_to
         if message.edit_date is not None:
             data["edit_date"] = message.edit_date
-        data["text"] = message.plain_text
-        if message.entities:
-            data["entities"] = message.entities
+        if message.photo is not None:
+            data["photo"] = message.photo
+            if message.plain_text:
+                data["caption"] = message.plain_text
+            if message.entities:
+                data["caption_entities"] = message.entities
+        else:
+            data["text"] = message.plain_text
+            if message.entities:
+                data["entities"] = message.entities
         if message.inline_markup is not None:
             data["reply_markup"] = message.inline_markup
         return data
@@ -1250,9 +1374,13 @@ class FakeBotAPI:
     # ---- text and markup -------------------------------------------------------------
 
     def _formatted(
-        self, method: str, params: dict[str, str], key: str = "text"
+        self,
+        method: str,
+        params: dict[str, str],
+        key: str = "text",
+        entities_key: str = "entities",
     ) -> tuple[str, list[dict[str, Any]]]:
-        """Parse text + parse_mode/entities; raise Telegram's parsing errors."""
+        """Parse text (or caption) + parse_mode/entities; raise Telegram's parsing errors."""
         text = params.get(key, "")
         if len(text.encode("utf-8", "surrogatepass")) > MAX_RAW_TEXT_BYTES:
             raise TelegramError(400, "Bad Request: text is too long")
@@ -1260,9 +1388,9 @@ class FakeBotAPI:
         mode = parse_mode.lower()
         if mode not in ("", "none", "html", "markdown", "markdownv2"):
             raise TelegramError(400, "Bad Request: unsupported parse_mode")
-        if "entities" in params:
+        if entities_key in params:
             try:
-                entities = json.loads(params["entities"])
+                entities = json.loads(params[entities_key])
             except ValueError as exc:
                 raise TelegramError(400, "Bad Request: can't parse entities JSON object") from exc
             if not isinstance(entities, list) or not all(
@@ -1351,7 +1479,12 @@ class FakeBotAPI:
             raise TelegramError(400, INLINE_BUTTON_ERROR + 'Can\'t find field "text"')
         if not isinstance(button["text"], str):
             raise TelegramError(400, INLINE_BUTTON_ERROR + 'Field "text" must be of type String')
-        actions = [k for k in INLINE_ACTION_FIELDS if button.get(k) not in (None, "", False)]
+        actions = [
+            k
+            for k in INLINE_ACTION_FIELDS
+            if button.get(k) not in (None, "", False)
+            or (k in SWITCH_FIELDS and button.get(k) == "")
+        ]
         if not actions:
             raise TelegramError(
                 400, INLINE_BUTTON_ERROR + "Text buttons are unallowed in the inline keyboard"
@@ -1422,6 +1555,90 @@ class FakeBotAPI:
         user.bot_messages[message_id] = message
         return self._message_dict(message)
 
+    async def _send_photo(self, params: dict[str, str], request: web.Request) -> Any:
+        """A photo by upload (direct file part or ``attach://name``) or by a known file_id."""
+        files: dict[str, tuple[str, bytes]] = request.get(_FILES, {})
+        plain, entities = self._formatted("sendPhoto", params, "caption", "caption_entities")
+        markup = self._markup("sendPhoto", params, inline_only=False)
+        user = self._chat(params)
+        data = self._photo_bytes(params.get("photo", ""), files)
+        reply_to = self._reply_to(user, params)
+        if len(plain) > MAX_CAPTION_LENGTH:
+            raise TelegramError(400, "Bad Request: message caption is too long")
+        self._check_markup_limits(markup)
+        sizes = self._photo_sizes(data)
+        message_id = user.next_message_id
+        user.next_message_id += 1
+        message = BotMessage(
+            user.id,
+            message_id,
+            int(time.time()),
+            params.get("caption", ""),
+            plain,
+            entities,
+            params.get("parse_mode") or None,
+            markup,
+            reply_to=reply_to,
+            photo=sizes,
+            photo_data=data,
+        )
+        user.bot_messages[message_id] = message
+        return self._message_dict(message)
+
+    def _photo_bytes(self, photo: str, files: dict[str, tuple[str, bytes]]) -> bytes:
+        if not photo and "photo" in files:
+            return files["photo"][1]
+        if photo.startswith("attach://"):
+            name = photo[len("attach://") :]
+            if not name:
+                raise TelegramError(400, "Bad Request: empty attachment name specified")
+            if name not in files:
+                # approximate error text (tdlib/telegram-bot-api: attachment not found)
+                raise TelegramError(400, "Bad Request: there is no photo in the request")
+            return files[name][1]
+        if photo in self._uploaded:
+            return self._uploaded[photo]
+        if re.match(r"(?i)^https?://", photo):
+            self.violations.append("sendPhoto: photo by HTTP URL is not emulated")
+            # approximate error text
+            raise TelegramError(400, "Bad Request: failed to get HTTP URL content")
+        if not photo:
+            raise TelegramError(400, "Bad Request: there is no photo in the request")
+        raise TelegramError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+
+    def _photo_sizes(self, data: bytes) -> list[dict[str, Any]]:
+        """Telegram's PhotoSize list: thumbnails up to the original size, smallest first."""
+        if len(data) > MAX_PHOTO_BYTES:
+            raise TelegramError(400, "Bad Request: file is too big")  # approximate error text
+        dimensions = _image_dimensions(data)
+        if dimensions is None:
+            raise TelegramError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        width, height = dimensions
+        if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+            raise TelegramError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        n = next(self._file_ids)
+        sizes: list[dict[str, Any]] = []
+        for step, letter in zip(PHOTO_SIZE_STEPS, "smxyw", strict=True):
+            longest = max(width, height)
+            scale = min(1.0, step / longest)
+            file_id = f"AgACAgIAAxkDAAIB{n:06d}{letter}"
+            size = {
+                "file_id": file_id,
+                "file_unique_id": f"AQADbot{n}{letter}",
+                "width": max(1, round(width * scale)),
+                "height": max(1, round(height * scale)),
+                "file_size": max(1, round(len(data) * scale * scale)),
+            }
+            sizes.append(size)
+            self._uploaded[file_id] = data
+            if longest <= step:
+                break
+        return sizes
+
+    def photos(self, chat_id: int) -> list[BotMessage]:
+        """The photos the bot sent in a chat, oldest first."""
+        return [m for m in self.messages(chat_id) if m.photo is not None]
+
     def _reply_to(self, user: _User, params: dict[str, str]) -> dict[str, Any] | None:
         target: int | None = None
         allow_missing = _is_true(params.get("allow_sending_without_reply"))
@@ -1487,6 +1704,8 @@ class FakeBotAPI:
         markup = self._markup("editMessageText", params, inline_only=True)
         user, message_id = self._target(params)
         message = self._editable(user, message_id)
+        if message.photo is not None:
+            raise TelegramError(400, "Bad Request: there is no text in the message to edit")
         self._check_length(plain)
         self._check_markup_limits(markup)
         current = (message.plain_text, message.entities, message.inline_markup)
@@ -1526,6 +1745,77 @@ class FakeBotAPI:
         query.answered = True
         query.answer = {k: v for k, v in params.items() if k != "callback_query_id"}
         return True
+
+    async def _answer_inline_query(self, params: dict[str, str], request: web.Request) -> Any:
+        try:
+            results = json.loads(params["results"])
+        except ValueError as exc:
+            # approximate error text
+            raise TelegramError(400, "Bad Request: can't parse results JSON object") from exc
+        if not isinstance(results, list):
+            # approximate error text
+            raise TelegramError(400, 'Bad Request: field "results" must be an Array')
+        if len(results) > MAX_INLINE_RESULTS:
+            raise TelegramError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids: set[str] = set()
+        for result in results:
+            self._check_inline_result(result, ids)
+        query = self.inline_queries.get(params["inline_query_id"])
+        expired = query is not None and time.monotonic() - query.created > self.callback_timeout
+        if query is None or query.answered or expired:
+            raise TelegramError(400, QUERY_TOO_OLD)
+        query.answered = True
+        query.results = results
+        query.answer = {k: v for k, v in params.items() if k not in ("inline_query_id", "results")}
+        return True
+
+    def _check_inline_result(self, result: Any, ids: set[str]) -> None:
+        """An InlineQueryResultArticle as Telegram checks it; other kinds are not emulated."""
+        if not isinstance(result, dict) or not isinstance(result.get("type"), str):
+            # approximate error text
+            raise TelegramError(
+                400, "Bad Request: can't parse InlineQueryResult: must be an Object"
+            )
+        if result["type"] != "article":
+            kind = result["type"]
+            self.violations.append(f"answerInlineQuery: result type {kind!r} not emulated")
+            return
+        result_id = result.get("id")
+        if not isinstance(result_id, str) or not result_id:
+            raise TelegramError(400, "Bad Request: RESULT_ID_EMPTY")
+        if len(result_id.encode("utf-8")) > MAX_INLINE_RESULT_ID_BYTES:
+            raise TelegramError(400, "Bad Request: RESULT_ID_INVALID")
+        if result_id in ids:
+            raise TelegramError(400, "Bad Request: RESULT_ID_DUPLICATE")
+        ids.add(result_id)
+        if not isinstance(result.get("title"), str) or not result["title"].strip():
+            raise TelegramError(400, "Bad Request: RESULT_TITLE_EMPTY")
+        content = result.get("input_message_content")
+        if not isinstance(content, dict):
+            # approximate error text
+            raise TelegramError(
+                400, 'Bad Request: can\'t parse InlineQueryResult: Field "input_message_content" '
+                "must be of type Object"
+            )
+        if not isinstance(content.get("message_text"), str):
+            self.violations.append("answerInlineQuery: input_message_content is not a text")
+            return
+        params = {"text": content["message_text"]}
+        if content.get("parse_mode"):
+            params["parse_mode"] = str(content["parse_mode"])
+        if content.get("entities") is not None:
+            params["entities"] = json.dumps(content["entities"])
+        plain, _ = self._formatted("answerInlineQuery", params)
+        if not plain:
+            raise TelegramError(400, "Bad Request: MESSAGE_EMPTY")
+        if len(plain) > MAX_TEXT_LENGTH:
+            raise TelegramError(400, "Bad Request: MESSAGE_TOO_LONG")
+        markup = result.get("reply_markup")
+        if markup is not None:
+            checked = self._markup(
+                "answerInlineQuery", {"reply_markup": json.dumps(markup)}, inline_only=True
+            )
+            self._check_markup_limits(checked)
 
     async def _send_chat_action(self, params: dict[str, str], request: web.Request) -> Any:
         action = params["action"]

@@ -59,11 +59,12 @@ class User:
         return self._since(count)
 
 
-async def start_bot(fake: FakeBotAPI, data_dir: Path) -> asyncio.subprocess.Process:
+async def start_bot(fake: FakeBotAPI, data_dir: Path,
+                    extra_env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
     """Run `python -m bot` against the fake server; return once it polls."""
     env = {k: v for k, v in os.environ.items() if k not in ("ADMIN_IDS", "DEFAULT_LOCALE")}
     env.update(BOT_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_URL=fake.base_url,
-               DATA_DIR=str(data_dir), LOG_LEVEL="WARNING")
+               DATA_DIR=str(data_dir), LOG_LEVEL="WARNING", **(extra_env or {}))
     polls = len(fake.calls("getUpdates"))
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=data_dir.parent, env=env,

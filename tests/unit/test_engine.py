@@ -157,3 +157,71 @@ def test_a_typed_number_of_volunteers_answers_both_vie_questions(dialog: Dialog,
 def test_vie_plain_answers(dialog: Dialog, typed: str, option: str) -> None:
     state = DialogState("d1", dialog.kb.version, step="vie", history=("stage",))
     assert dialog.type(state, typed).state.answers["vie"] == option
+
+
+# --- prefilled dialogs (an advisor's link) ---------------------------------------------------
+
+
+def test_prefill_skips_the_prefilled_questions_and_keeps_the_counter(dialog: Dialog) -> None:
+    state = dialog.new("d1", {"sector": "saas", "target_region": "asia",
+                              "target_country": "sg", "target_city": "singapore"})
+    assert state.step == "headcount" and dialog.question(state).number == 3
+    assert dialog.question(state).total == 8
+    assert state.answers == {"sector": "saas", "target_region": "asia",
+                             "target_country": "sg", "target_city": "singapore"}
+    # Back still reaches the prefilled questions, which can be changed.
+    assert dialog.back(state).state.step == "target_city"
+
+
+def test_prefill_with_a_gap_asks_the_gap_then_skips(dialog: Dialog) -> None:
+    state = dialog.new("d1", {"target_region": "asia", "target_country": "sg",
+                              "target_city": "singapore"})
+    assert state.step == "sector" and not dialog.question(state).can_go_back
+    state = dialog.choose(state, "d1", "sector", "ai").state
+    assert state.step == "headcount" and state.answers["target_city"] == "singapore"
+
+
+def test_prefill_country_without_city_asks_the_city(dialog: Dialog) -> None:
+    state = dialog.new("d1", {"sector": "saas", "target_region": "north_america",
+                              "target_country": "us"})
+    assert state.step == "target_city"
+
+
+def test_prefill_validation_drops_unknown_and_inconsistent_ids(dialog: Dialog) -> None:
+    assert dialog.new("d1", {"sector": "nope", "target_region": "mars"}) == dialog.new("d1")
+    # A country outside the region, and the city that hangs on it, are dropped.
+    state = dialog.new("d1", {"sector": "saas", "target_region": "europe",
+                              "target_country": "sg", "target_city": "singapore"})
+    assert state.answers == {"sector": "saas", "target_region": "europe"}
+    assert state.step == "target_country"
+    # A city outside the country is dropped; the country stays.
+    state = dialog.new("d1", {"target_region": "asia", "target_country": "sg",
+                              "target_city": "berlin", "headcount": "h999"})
+    assert state.answers == {"target_region": "asia", "target_country": "sg"}
+    # A city alone implies its country and region; "unknown" is not a prefill.
+    state = dialog.new("d1", {"target_city": "montreal", "sector": "unknown"})
+    assert state.answers == {"target_region": "north_america", "target_country": "ca",
+                             "target_city": "montreal"}
+    assert dialog.new("d1", {"vie_count": "2"}).answers == {}
+
+
+def test_prefilled_answers_show_in_the_recap_and_can_be_edited(dialog: Dialog) -> None:
+    state = dialog.new("d1", {"sector": "saas", "target_city": "singapore"})
+    for step, option in (("headcount", "h10_49"), ("turnover", "t1_10m"),
+                         ("home_region", "occitanie"), ("stage", "first_steps"),
+                         ("vie", "none"), ("budget", "b20_50k")):
+        state = dialog.choose(state, "d1", step, option).state
+    assert state.step == RECAP and state.answers["target_city"] == "singapore"
+    editing = dialog.edit(state, "d1", "target").state
+    assert editing.step == "target_region"
+    state = dialog.choose(editing, "d1", "target_region", "europe").state
+    state = dialog.choose(state, "d1", "target_country", "de").state
+    state = dialog.choose(state, "d1", "target_city", "berlin").state
+    assert state.step == RECAP and state.answers["target_city"] == "berlin"
+    assert dialog.finish(state, "d1").state.step == DONE
+
+
+def test_prefilled_state_survives_storage(dialog: Dialog) -> None:
+    state = dialog.new("d1", {"sector": "saas"})
+    assert state.prefilled == ("sector",)
+    assert DialogState.from_dict(state.to_dict()) == state

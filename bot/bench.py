@@ -1,0 +1,311 @@
+"""Benchmarks: `python -m bot.bench [--quick] [--json PATH]`. Prints a table, writes JSON.
+
+Measured in one run, beside a bare aiogram echo bot fed the same way, so figures hold on a noisy
+machine. Not part of the test run (timings asserted in tests are flaky).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import gc
+import itertools
+import json
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher, F
+from aiogram.types import CallbackQuery, Chat, Message, Update, User
+
+from bot.advice.engine import advise
+from bot.app import App, build_app
+from bot.config import PROJECT_ROOT, Settings
+from bot.console import LocalSession
+from bot.dialog.profile import Profile
+from bot.kb.loader import load_directory
+from bot.kb.snapshot import KnowledgeBase
+from bot.storage.journal import JournalStore
+
+TODAY = dt.date(2026, 11, 26)
+DIALOG_TEXTS = ["/start", "saas", "Singapour", "12 salariés", "2 M€", "Bretagne", "premiers pas",
+                "non", "je ne sais pas"]
+_ids = itertools.count(1)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    return {"p50_ms": pct(samples, 0.5) * 1000, "p99_ms": pct(samples, 0.99) * 1000,
+            "per_s": len(samples) / sum(samples) if sum(samples) else 0.0}
+
+
+def message(user: User, text: str) -> Update:
+    chat = Chat(id=user.id, type="private")
+    return Update(update_id=next(_ids), message=Message(
+        message_id=next(_ids), date=dt.datetime.now(dt.UTC), chat=chat, from_user=user,
+        text=text))
+
+
+def press(user: User, msg: Message, data: str) -> Update:
+    return Update(update_id=next(_ids), callback_query=CallbackQuery(
+        id=str(next(_ids)), from_user=user, chat_instance="bench", data=data, message=msg))
+
+
+async def timed(dp: Dispatcher, bot: Bot, update: Update, samples: list[float]) -> None:
+    start = time.perf_counter()
+    await dp.feed_update(bot, update)
+    samples.append(time.perf_counter() - start)
+
+
+async def run_dialogs(app: App, users: int, first_id: int) -> list[float]:
+    """Complete dialogs (typed answers, then the plan button) for `users` users."""
+    samples: list[float] = []
+    session: LocalSession = app.bot.session  # type: ignore[assignment]
+    for n in range(users):
+        user = User(id=first_id + n, is_bot=False, first_name="B", language_code="fr")
+        for text in DIALOG_TEXTS:
+            await timed(app.dispatcher, app.bot, message(user, text), samples)
+        recap = session.keyboard_message
+        assert recap is not None and recap.reply_markup is not None
+        plan = next(b.callback_data for row in recap.reply_markup.inline_keyboard for b in row
+                    if b.callback_data and b.callback_data.startswith("n:") and ":plan" in
+                    b.callback_data)
+        await timed(app.dispatcher, app.bot, press(user, recap, plan), samples)
+        session.requests.clear()
+        session.messages.clear()
+    return samples
+
+
+async def run_echo(updates: int) -> list[float]:
+    """The baseline: a bare aiogram bot that echoes text, fed through the same session."""
+    dp = Dispatcher()
+
+    @dp.message(F.text)
+    async def echo(msg: Message) -> None:
+        await msg.answer(msg.text or "")
+
+    bot = Bot("42:BENCH", session=LocalSession())
+    user = User(id=1, is_bot=False, first_name="E")
+    samples: list[float] = []
+    for i in range(updates):
+        await timed(dp, bot, message(user, f"hello {i}"), samples)
+    await bot.session.close()
+    return samples
+
+
+def settings_for(data_dir: Path) -> Settings:
+    return Settings(_env_file=None, data_dir=data_dir,  # type: ignore[call-arg]
+                    knowledge_dir=PROJECT_ROOT / "knowledge", bot_token=None)
+
+
+def populate(data_dir: Path, users: int) -> None:
+    """Stored users with a dialog in progress each, as after real use."""
+    store = JournalStore(data_dir / "state")
+    for uid in range(10_000_000, 10_000_000 + users):
+        store.put_sync("users", str(uid), {"id": uid, "locale": "fr", "active": True,
+                                           "created": "2026-11-01T00:00:00+00:00"})
+        store.put_sync("fsm", f"42:{uid}:{uid}:::default", {
+            "state": "Questionnaire:active",
+            "data": {"dialog": {"dialog_id": "abcd1234", "kb_version": "x", "step": "turnover",
+                                "answers": {"sector": "saas", "target_region": "asia",
+                                            "target_country": "sg", "target_city": "singapore",
+                                            "headcount": "h10_49"},
+                                "history": ["sector", "target_region", "headcount"],
+                                "editing": False, "pending": None}}})
+    store.compact_now()
+    store.close_sync()
+
+
+async def bench_dialogs(stored: list[int], dialogs: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for count in stored:
+        with tempfile.TemporaryDirectory() as tmp:
+            data_dir = Path(tmp)
+            populate(data_dir, count)
+            app = build_app(settings_for(data_dir), session=LocalSession(), token="42:BENCH",
+                            today=TODAY)
+            await run_dialogs(app, 3, 1)  # warm-up: templates compiled, caches filled
+            gc.collect()
+            samples = await run_dialogs(app, dialogs, 5_000_000)
+            await app.close()
+        results[str(count)] = summary(samples)
+    return results
+
+
+def synthetic(kb: KnowledgeBase, factor: int) -> KnowledgeBase:
+    """The shipped base with every landing and aid record copied `factor` times (new ids)."""
+    landing = {f"{k}-{i}"[:40]: r.model_copy(update={"id": f"{k}-{i}"[:40]})
+               for i in range(factor) for k, r in kb.landing.items()}
+    aid = {f"{k}-{i}"[:40]: a.model_copy(update={"id": f"{k}-{i}"[:40]})
+           for i in range(factor) for k, a in kb.aid.items()}
+    return replace(kb, landing=landing, aid=aid)
+
+
+def bench_advice(kb: KnowledgeBase, runs: int) -> dict[str, Any]:
+    profile = Profile.from_answers({
+        "sector": "saas", "target_region": "north_america", "target_country": "us",
+        "target_city": "san-francisco", "headcount": "h10_49", "turnover": "t1_10m",
+        "home_region": "bretagne", "stage": "first_steps", "vie": "yes", "vie_count": "2",
+        "budget": "b50_150k"})
+    results: dict[str, Any] = {}
+    for factor in (1, 10, 100):
+        base = kb if factor == 1 else synthetic(kb, factor)
+        gc.collect()
+        gc.freeze()  # long-lived knowledge objects out of the collector's way, as in the bot
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            advise(profile, base, TODAY)
+            samples.append(time.perf_counter() - start)
+        results[f"x{factor}"] = {**summary(samples), "landing": len(base.landing),
+                                 "aid": len(base.aid)}
+    return results
+
+
+def bench_writes(stored: list[int], writes: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for count in stored:
+        with tempfile.TemporaryDirectory() as tmp:
+            populate(Path(tmp), count)
+            store = JournalStore(Path(tmp) / "state")
+            samples = []
+            for i in range(writes):
+                key = str(10_000_000 + (i * 7919) % max(count, 1))
+                start = time.perf_counter()
+                store.put_sync("users", key, {"id": key, "locale": "en", "n": i})
+                samples.append(time.perf_counter() - start)
+            store.close_sync()
+        results[str(count)] = summary(samples)
+    return results
+
+
+def rss_mb() -> float:
+    """Current resident size (Linux /proc); the peak from getrusage where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_memory(users: int) -> dict[str, float]:
+    """Resident size added by loading `users` stored users (with a dialog each)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        populate(Path(tmp), users)
+        gc.collect()
+        before = rss_mb()
+        store = JournalStore(Path(tmp) / "state")
+        gc.collect()
+        after = rss_mb()
+        store.close_sync()
+    return {"users": users, "rss_before_mb": before, "rss_after_mb": after,
+            "mb_per_10k_users": (after - before) * 10_000 / users}
+
+
+async def bench_cold_start(runs: int) -> dict[str, Any]:
+    """From `python -m bot` to its first getUpdates, against the tests' fake Bot API server
+    (a checkout's tests/ folder; skipped when it is not there)."""
+    try:
+        from tests.e2e.fake_api import DEFAULT_TOKEN, FakeBotAPI
+    except ImportError:
+        return {"skipped": "tests/e2e/fake_api.py not found"}
+    import os
+    import sys
+
+    samples = []
+    for _ in range(runs):
+        fake = FakeBotAPI()
+        await fake.start()
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "BOT_TOKEN": DEFAULT_TOKEN, "TELEGRAM_API_URL": fake.base_url,
+                   "DATA_DIR": tmp, "LOG_LEVEL": "WARNING"}
+            start = time.perf_counter()
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", env=env, cwd=PROJECT_ROOT,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            while not fake.calls("getUpdates") and time.perf_counter() - start < 60:
+                await asyncio.sleep(0.01)
+            samples.append(time.perf_counter() - start)
+            process.terminate()
+            await process.wait()
+        await fake.stop()
+    return {"runs": runs, "median_s": statistics.median(samples), "max_s": max(samples)}
+
+
+async def main_async(quick: bool) -> dict[str, Any]:
+    stored = [0, 1_000, 10_000] if quick else [0, 1_000, 10_000, 100_000]
+    dialogs = 20 if quick else 100
+    kb = load_directory(PROJECT_ROOT / "knowledge")
+    dialog = await bench_dialogs(stored, dialogs)
+    echo = summary(await run_echo(dialogs * (len(DIALOG_TEXTS) + 1)))
+    first = dialog[str(stored[1])]
+    return {
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "processor": platform.processor() or platform.machine()},
+        "quick": quick,
+        "dialog_updates_by_stored_users": dialog,
+        "echo_baseline": echo,
+        "ratio_p99_vs_echo": first["p99_ms"] / echo["p99_ms"] if echo["p99_ms"] else None,
+        "growth_p99_1k_to_max": dialog[str(stored[-1])]["p99_ms"] / first["p99_ms"],
+        "advice": bench_advice(kb, 50 if quick else 200),
+        "writes_by_stored_users": bench_writes(stored, 2_000 if quick else 10_000),
+        "memory": bench_memory(10_000 if quick else 100_000),
+        "cold_start": await bench_cold_start(2 if quick else 5),
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = ["what                                   p50 ms   p99 ms   per s"]
+    for count, s in results["dialog_updates_by_stored_users"].items():
+        lines.append(f"dialog update, {count:>7} stored users  {s['p50_ms']:7.3f}  "
+                     f"{s['p99_ms']:7.3f}  {s['per_s']:7.0f}")
+    e = results["echo_baseline"]
+    lines.append(f"bare aiogram echo update              {e['p50_ms']:7.3f}  {e['p99_ms']:7.3f}  "
+                 f"{e['per_s']:7.0f}")
+    for name, s in results["advice"].items():
+        lines.append(f"advice, knowledge base {name:<5} ({s['landing']:>5} landing)"
+                     f" {s['p50_ms']:6.3f}  {s['p99_ms']:7.3f}  {s['per_s']:7.0f}")
+    for count, s in results["writes_by_stored_users"].items():
+        lines.append(f"durable write, {count:>7} stored users  {s['p50_ms']:7.3f}  "
+                     f"{s['p99_ms']:7.3f}  {s['per_s']:7.0f}")
+    m = results["memory"]
+    lines.append(f"memory: {m['mb_per_10k_users']:.1f} MB per 10k stored users "
+                 f"(measured on {m['users']})")
+    c = results["cold_start"]
+    if "median_s" in c:
+        lines.append(f"cold start to the first getUpdates: median {c['median_s']:.2f} s, "
+                     f"max {c['max_s']:.2f} s ({c['runs']} runs)")
+    lines.append(f"ratio dialog p99 / echo p99: {results['ratio_p99_vs_echo']:.2f}; "
+                 f"growth of dialog p99 from 1k to the largest base: "
+                 f"{results['growth_p99_1k_to_max']:.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
+    parser.add_argument("--json", default="bench-results/latest.json", help="where to write")
+    args = parser.parse_args(argv)
+    results = asyncio.run(main_async(args.quick))
+    print(table(results))
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(f"figures written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,221 @@
+"""Clients sent by an advisor: `/start a_<code>`, and the hand-off of profile and plan to that
+advisor, only with the client's consent, which the client can withdraw (a button, or /forget).
+
+A payload that is not a live link of an active advisor gives exactly the normal /start: no error,
+no hint that advisors exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message, User
+
+from bot.advisors.repository import AdvisorRepository, parse_payload
+from bot.dialog import questions as q
+from bot.dialog.engine import Dialog
+from bot.dialog.registry import Dialogs
+from bot.handlers.commands import begin
+from bot.handlers.views import NO_PREVIEW, Views, drop_keyboard
+from bot.render.callbacks import HandoffCb
+from bot.render.keyboards import handoff_keyboard, withdraw_keyboard
+from bot.storage.users import UserRepository
+
+log = logging.getLogger(__name__)
+ADVISOR_DEFAULT_LOCALE = "fr"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def answer_rows(views: Views, dialog: Dialog, locale: str, answers: Mapping[str, str],
+                only_given: bool = False) -> list[tuple[str, str]]:
+    """(question label, answer label) for the 8 questions, or only those answered."""
+    given = {q.question_of(step) for step in answers}
+    return [(views.renderer.label(locale, f"q.{name}"),
+             views.answer_label(dialog, locale, name, answers))
+            for name in q.QUESTIONS if not only_given or name in given]
+
+
+async def live_link(advisors: AdvisorRepository | None,
+                    raw: str | None) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+    """(code, link, advisor) for a well-formed link payload of an active advisor, else None."""
+    payload = parse_payload(raw)
+    if advisors is None or payload is None or payload.kind != "link":
+        return None
+    link = await advisors.link(payload.code)
+    if link is None:
+        return None
+    try:
+        advisor = await advisors.active_advisor(int(link["advisor_id"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (payload.code, link, advisor) if advisor is not None else None
+
+
+def _advisor_context(advisor: Mapping[str, Any]) -> dict[str, str]:
+    return {"advisor": str(advisor.get("name") or ""),
+            "organisation": str(advisor.get("organisation") or "")}
+
+
+async def _send_to_advisor(bot: Bot, advisor_id: int, text: str) -> int | None:
+    """Send to the advisor; a failure (blocked bot, 403...) is logged, never shown to the client."""
+    try:
+        sent = await bot.send_message(advisor_id, text, link_preview_options=NO_PREVIEW)
+    except TelegramAPIError as exc:
+        log.warning("hand-off message to advisor %s not sent: %s", advisor_id, exc)
+        return None
+    return sent.message_id
+
+
+async def advisor_locale(users: UserRepository, advisor_id: int) -> str:
+    return await users.locale(advisor_id) or ADVISOR_DEFAULT_LOCALE
+
+
+async def after_plan(user: User, chat_id: int, dialog_id: str,
+                     advisors: AdvisorRepository | None, views: Views, locale: str) -> None:
+    """A referred client saw their plan: count it once per dialog, and ask for the hand-off
+    while the client has neither given nor refused consent."""
+    referral = await advisors.referral(user.id) if advisors is not None else None
+    if advisors is None or referral is None or not referral.get("code"):
+        return
+    if referral.get("completed_dialog") != dialog_id:
+        await advisors.count(str(referral["code"]), "completed")
+        referral = await advisors.set_referral(user.id, completed_dialog=dialog_id)
+    if referral.get("consent") is not None:
+        return
+    advisor = await advisors.active_advisor(int(referral["advisor_id"]))
+    if advisor is None:
+        return
+    token = secrets.token_urlsafe(6)[:8]  # a later question makes this one's buttons stale
+    await advisors.set_referral(user.id, token=token)
+    await views.send(chat_id, views.renderer.render(locale, "handoff_ask",
+                                                    **_advisor_context(advisor)),
+                     handoff_keyboard(views.renderer, locale, token))
+
+
+async def hand_off(user: User, referral: Mapping[str, Any], advisors: AdvisorRepository,
+                   users: UserRepository, dialogs: Dialogs, views: Views) -> None:
+    """Send the advisor the client's answers, the knowledge version and how to reach them."""
+    advisor_id = int(referral["advisor_id"])
+    plan = ((await users.get(user.id)) or {}).get("last_plan") or {}
+    answers = {str(k): str(v) for k, v in dict(plan.get("answers") or {}).items()}
+    dialog = dialogs.get(str(plan.get("kb_version") or "") or None)
+    locale = await advisor_locale(users, advisor_id)
+    text = views.renderer.render(
+        locale, "handoff_advisor", client_id=user.id, client_name=user.full_name,
+        username=user.username, rows=answer_rows(views, dialog, locale, answers),
+        kb_version=plan.get("kb_version") or dialog.kb.version, date=plan.get("date"))
+    message_id = await _send_to_advisor(views.bot, advisor_id, text)
+    await advisors.set_referral(user.id, handoff_message=message_id)
+
+
+async def withdraw(client_id: int, referral: Mapping[str, Any], advisors: AdvisorRepository,
+                   users: UserRepository, views: Views) -> None:
+    """Consent withdrawn: the hand-off message is removed if Telegram still allows it, and the
+    advisor is told, with no detail about the client."""
+    await advisors.set_referral(client_id, consent=False, withdrawn=_now(), handoff_message=None)
+    advisor_id = int(referral["advisor_id"])
+    if referral.get("handoff_message"):
+        try:
+            await views.bot.delete_message(advisor_id, int(referral["handoff_message"]))
+        except TelegramAPIError as exc:  # older than 48 hours, already deleted...
+            log.info("hand-off message to advisor %s not deleted: %s", advisor_id, exc)
+    locale = await advisor_locale(users, advisor_id)
+    await _send_to_advisor(views.bot, advisor_id,
+                           views.renderer.render(locale, "handoff_advisor_withdrawn"))
+
+
+async def forget_client(client_id: int, advisors: AdvisorRepository | None,
+                        users: UserRepository, views: Views) -> None:
+    """/forget: withdraw a given consent, drop the referral and the plans the client shared."""
+    if advisors is None:
+        return
+    referral = await advisors.referral(client_id)
+    if referral is not None:
+        if referral.get("consent") is True and referral.get("advisor_id") is not None:
+            await withdraw(client_id, referral, advisors, users, views)
+        await advisors.drop_referral(client_id)
+    record = await users.get(client_id) or {}
+    for code in record.get("shares") or ():
+        await advisors.kv.delete("shares", str(code))
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+
+    @router.message(CommandStart(deep_link=True, magic=F.args.startswith("a_")))
+    async def start_referred(message: Message, command: CommandObject, state: FSMContext,
+                             dialogs: Dialogs, views: Views, locale: str,
+                             advisors: AdvisorRepository | None = None) -> None:
+        found = await live_link(advisors, command.args)
+        if found is None or advisors is None or message.from_user is None:
+            await begin(message.chat.id, state, dialogs, views, locale, "welcome")
+            return
+        code, link, advisor = found
+        await advisors.set_referral(message.from_user.id, code=code, advisor_id=advisor["id"],
+                                    consent=None)
+        await advisors.count(code, "started")
+        raw = link.get("prefill")
+        prefill = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+        dialog = dialogs.get()
+        rows = answer_rows(views, dialog, locale, dialog.valid_prefill(prefill), only_given=True)
+        await begin(message.chat.id, state, dialogs, views, locale, "welcome_referred",
+                    prefill=prefill, context={**_advisor_context(advisor), "rows": rows})
+
+    @router.callback_query(HandoffCb.filter())
+    async def cb_handoff(query: CallbackQuery, callback_data: HandoffCb, dialogs: Dialogs,
+                         users: UserRepository, views: Views, locale: str,
+                         advisors: AdvisorRepository | None = None) -> None:
+        message = query.message
+        client_id = query.from_user.id
+        referral = await advisors.referral(client_id) if advisors is not None else None
+        action = callback_data.a
+        consent = referral.get("consent") if referral else None
+        valid = (advisors is not None and referral is not None and message is not None
+                 and referral.get("token") == callback_data.t
+                 and ((action in ("yes", "no") and consent is None)
+                      or (action == "withdraw" and consent is True)))
+        if not valid:
+            # Already answered, superseded, withdrawn, or forgotten: nothing happens twice.
+            await query.answer(views.renderer.label(locale, "toast.handoff_stale"))
+            if message is not None:
+                await drop_keyboard(views.bot, message.chat.id, message.message_id)
+            return
+        assert advisors is not None and referral is not None and message is not None
+        advisor = await advisors.advisor(int(referral["advisor_id"])) or {}
+        context = _advisor_context(advisor)
+        markup = None
+        if action == "yes":
+            # Recorded before sending: a retry after a crash can never send a second hand-off.
+            await advisors.set_referral(client_id, consent=True, consented=_now())
+            await advisors.count(str(referral["code"]), "shared")
+            await hand_off(query.from_user, referral, advisors, users, dialogs, views)
+            await query.answer(views.renderer.label(locale, "toast.handoff_done"))
+            template = "handoff_done"
+            markup = withdraw_keyboard(views.renderer, locale, callback_data.t)
+        elif action == "no":
+            await advisors.set_referral(client_id, consent=False, refused=_now())
+            await query.answer()
+            template = "handoff_declined"
+        else:
+            await withdraw(client_id, await advisors.referral(client_id) or referral, advisors,
+                           users, views)
+            await query.answer(views.renderer.label(locale, "toast.handoff_withdrawn"))
+            template = "handoff_withdrawn"
+        await drop_keyboard(views.bot, message.chat.id, message.message_id)
+        await views.send(message.chat.id, views.renderer.render(locale, template, **context),
+                         markup)
+
+    return router
