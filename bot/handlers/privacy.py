@@ -38,11 +38,13 @@ def pending_context(state: FSMContext) -> FSMContext:
 
 
 def data_document(record: dict[str, Any] | None, fsm_state: str | None,
-                  fsm_data: dict[str, Any]) -> str | None:
+                  fsm_data: dict[str, Any],
+                  extra: dict[str, Any] | None = None) -> str | None:
     """What is stored about the user, as pretty JSON; None when nothing is."""
-    if record is None and fsm_state is None and not fsm_data:
+    extra = {k: v for k, v in (extra or {}).items() if v is not None}
+    if record is None and fsm_state is None and not fsm_data and not extra:
         return None
-    document = {"user": record, "dialog": {"state": fsm_state, "data": fsm_data}}
+    document = {"user": record, "dialog": {"state": fsm_state, "data": fsm_data}, **extra}
     return json.dumps(document, ensure_ascii=False, indent=2, default=str)
 
 
@@ -105,9 +107,15 @@ def build_router() -> Router:
 
     @router.message(Command("mydata"))
     async def cmd_mydata(message: Message, state: FSMContext, users: UserRepository,
-                         views: Views, locale: str) -> None:
-        record = await users.get(message.from_user.id) if message.from_user else None
-        document = data_document(record, await state.get_state(), await state.get_data())
+                         views: Views, locale: str,
+                         advisors: AdvisorRepository | None = None) -> None:
+        user_id = message.from_user.id if message.from_user else None
+        record = await users.get(user_id) if user_id else None
+        extra: dict[str, Any] = {}
+        if advisors is not None and user_id:
+            extra["referral"] = await advisors.referral(user_id)
+            extra["advisor_account"] = await advisors.advisor(user_id)
+        document = data_document(record, await state.get_state(), await state.get_data(), extra)
         if document is None:
             await views.send(message.chat.id, views.renderer.render(locale, "mydata_empty"))
             return

@@ -137,7 +137,8 @@ async def withdraw(client_id: int, referral: Mapping[str, Any], advisors: Adviso
 
 async def forget_client(client_id: int, advisors: AdvisorRepository | None,
                         users: UserRepository, views: Views) -> None:
-    """/forget: withdraw a given consent, drop the referral and the plans the client shared."""
+    """/forget: withdraw a given consent, drop the referral and the plans the user shared, and
+    an advisor's account with its links and counts."""
     if advisors is None:
         return
     referral = await advisors.referral(client_id)
@@ -148,6 +149,12 @@ async def forget_client(client_id: int, advisors: AdvisorRepository | None,
     record = await users.get(client_id) or {}
     for code in record.get("shares") or ():
         await advisors.kv.delete("shares", str(code))
+    advisor = await advisors.advisor(client_id)
+    if advisor is not None:  # an advisor forgetting themselves: account, links and counts
+        for code in advisor.get("links") or ():
+            await advisors.kv.delete("links", str(code))
+            await advisors.kv.delete("stats", str(code))
+        await advisors.kv.delete("advisors", str(client_id))
 
 
 def build_router() -> Router:

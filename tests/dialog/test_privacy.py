@@ -257,3 +257,16 @@ async def test_forget_leaves_no_trace_on_disk(app: App) -> None:
     await chat.press("Oui")
     traces = [line for line in on_disk().splitlines() if "3199" in line]
     assert traces == [] or all("claims" in t for t in traces), traces[:3]
+
+
+async def test_mydata_and_forget_cover_an_advisor_account(app: App) -> None:
+    advisors = app.dispatcher["advisors"]
+    await advisors.register(3250, "Alice Conseil", "CCI Test")
+    code = await advisors.create_link(3250, {"sector": "saas"})
+    chat = ChatDriver(app, user_id=3250)
+    shown = await chat.send("/mydata")
+    assert "Alice Conseil" in "".join(m.text for m in shown)
+    await chat.send("/forget")
+    await chat.press("Oui")
+    assert await advisors.advisor(3250) is None
+    assert await advisors.link(code) is None
