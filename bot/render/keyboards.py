@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.dialog.engine import Option, Question
@@ -32,38 +33,48 @@ def option_label(renderer: Renderer, locale: str, option: Option) -> str:
     return text if len(text) <= _BUTTON_MAX else text[: _BUTTON_MAX - 1] + "…"
 
 
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _markup(buttons: list[InlineKeyboardButton], widths: list[int]) -> InlineKeyboardMarkup:
+    """Rows of the given widths (the last width repeats). Built directly: aiogram's keyboard
+    builder deep-copies every button on export, the main cost of a question update."""
+    rows: list[list[InlineKeyboardButton]] = []
+    index = 0
+    while index < len(buttons):
+        width = widths[min(len(rows), len(widths) - 1)]
+        rows.append(buttons[index:index + width])
+        index += width
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
 def question_keyboard(renderer: Renderer, locale: str, dialog_id: str,
                       question: Question) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for option in question.options:
-        kb.button(text=option_label(renderer, locale, option),
-                  callback_data=AnswerCb(d=dialog_id, s=STEP_CODES[question.step], o=option.id))
+    step = STEP_CODES[question.step]
+    buttons = [_button(option_label(renderer, locale, option),
+                       AnswerCb(d=dialog_id, s=step, o=option.id))
+               for option in question.options]
     columns = _COLUMNS.get(question.step, 2)
-    rows = [columns] * ((len(question.options) + columns - 1) // columns)
+    widths = [columns] * ((len(question.options) + columns - 1) // columns)
     if question.can_go_back:
-        kb.button(text=renderer.label(locale, "btn.back"),
-                  callback_data=NavCb(d=dialog_id, a="back"))
-        rows.append(1)
-    kb.adjust(*rows)
-    return kb.as_markup()
+        buttons.append(_button(renderer.label(locale, "btn.back"), NavCb(d=dialog_id, a="back")))
+        widths.append(1)
+    return _markup(buttons, widths)
 
 
 def confirm_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=renderer.label(locale, "btn.yes"), callback_data=NavCb(d=dialog_id, a="yes"))
-    kb.button(text=renderer.label(locale, "btn.no"), callback_data=NavCb(d=dialog_id, a="no"))
-    return kb.as_markup()
+    return _markup([_button(renderer.label(locale, "btn.yes"), NavCb(d=dialog_id, a="yes")),
+                    _button(renderer.label(locale, "btn.no"), NavCb(d=dialog_id, a="no"))], [2])
 
 
 def recap_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for name in QUESTIONS:
-        kb.button(text=renderer.label(locale, "btn.edit", what=renderer.label(locale, f"q.{name}")),
-                  callback_data=NavCb(d=dialog_id, a="edit", q=QUESTION_CODES[name]))
-    kb.button(text=renderer.label(locale, "btn.back"), callback_data=NavCb(d=dialog_id, a="back"))
-    kb.button(text=renderer.label(locale, "btn.plan"), callback_data=NavCb(d=dialog_id, a="plan"))
-    kb.adjust(2, 2, 2, 2, 1, 1)
-    return kb.as_markup()
+    buttons = [_button(renderer.label(locale, "btn.edit", what=renderer.label(locale, f"q.{name}")),
+                       NavCb(d=dialog_id, a="edit", q=QUESTION_CODES[name]))
+               for name in QUESTIONS]
+    buttons.append(_button(renderer.label(locale, "btn.back"), NavCb(d=dialog_id, a="back")))
+    buttons.append(_button(renderer.label(locale, "btn.plan"), NavCb(d=dialog_id, a="plan")))
+    return _markup(buttons, [2, 2, 2, 2, 1, 1])
 
 
 def results_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineKeyboardMarkup:
