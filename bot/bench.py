@@ -253,6 +253,74 @@ async def bench_cold_start(runs: int) -> dict[str, Any]:
             "import_aiogram_median_s": statistics.median(baseline)}
 
 
+async def bench_e2e(users: int) -> dict[str, Any]:
+    """`users` simulated users at once, each running a whole dialog against `python -m bot`
+    over HTTP (the tests' fake Bot API server): time from a user's action to the bot's reply."""
+    try:
+        from tests.e2e.fake_api import DEFAULT_TOKEN, FakeBotAPI
+    except ImportError:
+        return {"skipped": "tests/e2e/fake_api.py not found"}
+    import os
+    import sys
+
+    fake = FakeBotAPI()
+    await fake.start()
+    latencies: list[float] = []
+    completed = 0
+    failures: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "BOT_TOKEN": DEFAULT_TOKEN, "TELEGRAM_API_URL": fake.base_url,
+               "DATA_DIR": tmp, "LOG_LEVEL": "ERROR"}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", env=env, cwd=PROJECT_ROOT,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        while not getattr(fake, "_pollers", None) and not fake.calls("getUpdates"):
+            await asyncio.sleep(0.01)
+
+        def answered(user_id: int, before: int) -> bool:
+            """Every step ends with a message carrying buttons (a question, the recap, the
+            plan's last part): the reply is complete when such a message has arrived."""
+            messages = fake.messages(user_id)
+            return len(messages) > before and bool(FakeBotAPI.buttons(messages[-1]))
+
+        async def reply_to(user_id: int, before: int, timeout: float = 60) -> bool:
+            start = time.perf_counter()
+            while not answered(user_id, before):
+                if time.perf_counter() - start > timeout:
+                    return False
+                await asyncio.sleep(0.002)
+            latencies.append(time.perf_counter() - start)
+            return True
+
+        async def one_user(user_id: int) -> None:
+            nonlocal completed
+            for text in DIALOG_TEXTS:
+                before = len(fake.messages(user_id))
+                fake.send_message(user_id, text)
+                if not await reply_to(user_id, before):
+                    failures.append(f"{user_id}: no reply to {text!r}")
+                    return
+            recap = fake.messages(user_id)[-1]
+            plan = next((d for _, d in FakeBotAPI.buttons(recap) if d and ":plan" in d), None)
+            if plan is None:
+                failures.append(f"{user_id}: no plan button")
+                return
+            before = len(fake.messages(user_id))
+            fake.press_button(user_id, recap.message_id, plan)
+            if await reply_to(user_id, before):
+                completed += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_user(900_000 + n) for n in range(users)))
+        elapsed = time.perf_counter() - started
+        process.terminate()
+        await process.wait()
+    await fake.stop()
+    return {"users": users, "completed": completed, "failures": len(failures),
+            "rejected_requests": len(fake.errors), "p50_ms": pct(latencies, 0.5) * 1000,
+            "p95_ms": pct(latencies, 0.95) * 1000, "updates_per_s": len(latencies) / elapsed}
+
+
 async def main_async(quick: bool) -> dict[str, Any]:
     stored = [0, 1_000, 10_000] if quick else [0, 1_000, 10_000, 100_000]
     dialogs = 20 if quick else 100
@@ -272,6 +340,7 @@ async def main_async(quick: bool) -> dict[str, Any]:
         "writes_by_stored_users": bench_writes(stored, 2_000 if quick else 10_000),
         "memory": bench_memory(10_000 if quick else 100_000),
         "cold_start": await bench_cold_start(2 if quick else 5),
+        "end_to_end": await bench_e2e(50 if quick else 500),
     }
 
 
@@ -297,6 +366,12 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"cold start to the first getUpdates: median {c['median_s']:.2f} s, "
                      f"max {c['max_s']:.2f} s ({c['runs']} runs); importing aiogram alone: "
                      f"{c['import_aiogram_median_s']:.2f} s")
+    e2e = results["end_to_end"]
+    if "p95_ms" in e2e:
+        lines.append(f"end to end, {e2e['users']} users at once: {e2e['completed']} plans, "
+                     f"{e2e['failures']} failures, {e2e['rejected_requests']} rejected requests; "
+                     f"action to reply p50 {e2e['p50_ms']:.0f} ms, p95 {e2e['p95_ms']:.0f} ms; "
+                     f"{e2e['updates_per_s']:.0f} updates/s")
     lines.append(f"ratio dialog p99 / echo p99: {results['ratio_p99_vs_echo']:.2f}; "
                  f"growth of dialog p99 from 1k to the largest base: "
                  f"{results['growth_p99_1k_to_max']:.2f}")
