@@ -132,7 +132,10 @@ class ConsoleSession(LocalSession):
                         cells.append(f"[{len(self.buttons)}] {button.text}")
                     elif button.url:
                         cells.append(f"{button.text} ({button.url})")
-                self.out.write("   ".join(cells) + "\n")
+                    elif button.switch_inline_query is not None:
+                        cells.append(f"{button.text} (Telegram: inline mode)")
+                if cells:
+                    self.out.write("   ".join(cells) + "\n")
         self.out.flush()
 
 
