@@ -1,12 +1,16 @@
-"""The strict fake Bot API server on 127.0.0.1, started and stopped around each test."""
+"""The strict fake Bot API server on 127.0.0.1 around each test, and a plain Bot talking to it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import pytest
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 
-from tests.e2e.fake_api import FakeBotAPI
+from tests.e2e.fake_api import DEFAULT_TOKEN, FakeBotAPI
 
 
 @pytest.fixture
@@ -15,3 +19,11 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
     await api.start()
     yield api
     await api.stop()
+
+
+@pytest.fixture
+async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
+    client = Bot(DEFAULT_TOKEN, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+    yield client
+    await client.session.close()

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import (
     InlineKeyboardButton,
@@ -17,17 +12,9 @@ from aiogram.types import (
     InputTextMessageContent,
 )
 
-from tests.e2e.fake_api import DEFAULT_TOKEN, QUERY_TOO_OLD, FakeBotAPI
+from tests.e2e.fake_api import QUERY_TOO_OLD, FakeBotAPI
 
 USER = 100200301
-
-
-@pytest.fixture
-async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
-    bot = Bot(DEFAULT_TOKEN, session=session, default=DefaultBotProperties(parse_mode="HTML"))
-    yield bot
-    await bot.session.close()
 
 
 def article(result_id: str = "r1", text: str = "<b>plan</b>",
