@@ -51,20 +51,29 @@ def _cut_line(line: str, limit: int) -> list[str]:
     return [html.escape(plain[i:i + limit], quote=False) for i in range(0, len(plain), limit)]
 
 
+def _plain_length(text: str) -> int:
+    """Visible length before Telegram trims the ends: never less than what Telegram counts."""
+    return len(html.unescape(_TAG.sub("", text)))
+
+
 def _greedy(units: list[str], sep: str, limit: int) -> list[str]:
-    """Join units with `sep` into as few chunks of at most `limit` as the order allows."""
+    """Join units with `sep` into as few chunks of at most `limit` as the order allows.
+
+    Lengths add up (tags never span units), so each unit is measured once."""
     chunks: list[str] = []
-    current = ""
+    current: list[str] = []
+    length = 0
     for unit in units:
-        candidate = f"{current}{sep}{unit}" if current else unit
-        if visible_length(candidate) <= limit:
-            current = candidate
+        size = _plain_length(unit)
+        if current and length + len(sep) + size <= limit:
+            current.append(unit)
+            length += len(sep) + size
             continue
         if current:
-            chunks.append(current)
-        current = unit
+            chunks.append(sep.join(current))
+        current, length = [unit], size
     if current:
-        chunks.append(current)
+        chunks.append(sep.join(current))
     return chunks
 
 
