@@ -127,9 +127,7 @@ class LocaleMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         locale = self.default_locale
         if user is not None:
-            record = await self.users.get(user.id)
-            if record is None or not record.get("active", True):
-                record = await self.users.update(user.id, active=True)
+            record = await self.users.touch(user.id)
             locale = record.get("locale") or pick_locale(user.language_code,
                                                           self.default_locale)
         data["locale"] = locale

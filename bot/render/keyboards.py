@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.dialog.engine import Option, Question
 from bot.dialog.questions import QUESTIONS
@@ -30,6 +29,11 @@ def option_label(renderer: Renderer, locale: str, option: Option) -> str:
         text = option.label.get(locale) or option.label.get("fr") or option.id
     else:
         text = renderer.label(locale, option.label_key or option.id)
+    return _fit(text)
+
+
+def _fit(text: str) -> str:
+    """Button texts stay readable: Telegram truncates long ones on phones anyway."""
     return text if len(text) <= _BUTTON_MAX else text[: _BUTTON_MAX - 1] + "…"
 
 
@@ -38,8 +42,9 @@ def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
 
 
 def _markup(buttons: list[InlineKeyboardButton], widths: list[int]) -> InlineKeyboardMarkup:
-    """Rows of the given widths (the last width repeats). Built directly: aiogram's keyboard
-    builder deep-copies every button on export, the main cost of a question update."""
+    """Rows of the given widths (the last width repeats). Every keyboard is built this way:
+    aiogram's keyboard builder deep-copies every button on export (the main cost of a question
+    update when profiled)."""
     rows: list[list[InlineKeyboardButton]] = []
     index = 0
     while index < len(buttons):
@@ -78,42 +83,30 @@ def recap_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineKey
 
 
 def results_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=renderer.label(locale, "btn.change"),
-              callback_data=NavCb(d=dialog_id, a="change"))
-    kb.button(text=renderer.label(locale, "btn.restart"),
-              callback_data=NavCb(d=dialog_id, a="restart"))
-    # Opens the inline mode in a chat of the user's choice: the bot answers with their plan.
-    kb.button(text=renderer.label(locale, "btn.share"), switch_inline_query="")
-    kb.adjust(1)
-    return kb.as_markup()
+    return _markup([
+        _button(renderer.label(locale, "btn.change"), NavCb(d=dialog_id, a="change")),
+        _button(renderer.label(locale, "btn.restart"), NavCb(d=dialog_id, a="restart")),
+        # Opens the inline mode in a chat of the user's choice: the bot answers with their plan.
+        InlineKeyboardButton(text=renderer.label(locale, "btn.share"), switch_inline_query=""),
+    ], [1])
 
 
 def language_keyboard(renderer: Renderer) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    for code in LOCALES:
-        kb.button(text=renderer.label(code, "lang.name"), callback_data=LangCb(code=code))
-    return kb.as_markup()
+    return _markup([_button(renderer.label(code, "lang.name"), LangCb(code=code))
+                    for code in LOCALES], [len(LOCALES)])
 
 
 def forget_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyboardMarkup:
     """/forget: delete everything, or keep it; the token ties both buttons to this request."""
-    kb = InlineKeyboardBuilder()
-    kb.button(text=renderer.label(locale, "btn.forget_yes"),
-              callback_data=ForgetCb(a="yes", t=token))
-    kb.button(text=renderer.label(locale, "btn.forget_no"),
-              callback_data=ForgetCb(a="no", t=token))
-    kb.adjust(1)
-    return kb.as_markup()
+    return _markup([_button(renderer.label(locale, "btn.forget_yes"), ForgetCb(a="yes", t=token)),
+                    _button(renderer.label(locale, "btn.forget_no"), ForgetCb(a="no", t=token))],
+                   [1])
 
 
 def advisor_menu_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
     """Under the advisor's personal link: build a targeted link, see the statistics."""
-    kb = InlineKeyboardBuilder()
-    kb.button(text=renderer.label(locale, "btn.adv_build"), callback_data=AdvisorCb(a="b"))
-    kb.button(text=renderer.label(locale, "btn.adv_stats"), callback_data=AdvisorCb(a="st"))
-    kb.adjust(1)
-    return kb.as_markup()
+    return _markup([_button(renderer.label(locale, "btn.adv_build"), AdvisorCb(a="b")),
+                    _button(renderer.label(locale, "btn.adv_stats"), AdvisorCb(a="st"))], [1])
 
 
 def advisor_builder_keyboard(renderer: Renderer, locale: str, choices: list[tuple[str, str]],
@@ -121,40 +114,27 @@ def advisor_builder_keyboard(renderer: Renderer, locale: str, choices: list[tupl
                              field: str, back: AdvisorCb | None) -> InlineKeyboardMarkup:
     """One step of the link builder: a button per (id, name) in `choices`, each one `pick` with
     `field` set to its id; then "any" and "back"."""
-    kb = InlineKeyboardBuilder()
-    for rid, name in choices:
-        text = name if len(name) <= _BUTTON_MAX else name[: _BUTTON_MAX - 1] + "…"
-        kb.button(text=text, callback_data=pick.model_copy(update={field: rid}))
-    rows = [2] * ((len(choices) + 1) // 2)
-    kb.button(text=renderer.label(locale, any_label), callback_data=any_data)
-    rows.append(1)
+    buttons = [_button(_fit(name), pick.model_copy(update={field: rid})) for rid, name in choices]
+    widths = [2] * ((len(choices) + 1) // 2) + [1]
+    buttons.append(_button(renderer.label(locale, any_label), any_data))
     if back is not None:
-        kb.button(text=renderer.label(locale, "btn.back"), callback_data=back)
-        rows.append(1)
-    kb.adjust(*rows)
-    return kb.as_markup()
+        buttons.append(_button(renderer.label(locale, "btn.back"), back))
+        widths.append(1)
+    return _markup(buttons, widths)
 
 
 def handoff_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyboardMarkup:
     """Share my profile and plan with the advisor who sent me, or not."""
-    kb = InlineKeyboardBuilder()
-    kb.button(text=renderer.label(locale, "btn.handoff_yes"),
-              callback_data=HandoffCb(a="yes", t=token))
-    kb.button(text=renderer.label(locale, "btn.handoff_no"),
-              callback_data=HandoffCb(a="no", t=token))
-    kb.adjust(1)
-    return kb.as_markup()
+    return _markup([
+        _button(renderer.label(locale, "btn.handoff_yes"), HandoffCb(a="yes", t=token)),
+        _button(renderer.label(locale, "btn.handoff_no"), HandoffCb(a="no", t=token))], [1])
 
 
 def withdraw_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=renderer.label(locale, "btn.handoff_withdraw"),
-              callback_data=HandoffCb(a="withdraw", t=token))
-    return kb.as_markup()
+    return _markup([_button(renderer.label(locale, "btn.handoff_withdraw"),
+                            HandoffCb(a="withdraw", t=token))], [1])
 
 
 def own_plan_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
     """Under a plan someone shared: start my own."""
-    kb = InlineKeyboardBuilder()
-    kb.button(text=renderer.label(locale, "btn.own_plan"), callback_data=SharedCb(a="own"))
-    return kb.as_markup()
+    return _markup([_button(renderer.label(locale, "btn.own_plan"), SharedCb(a="own"))], [1])

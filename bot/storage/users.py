@@ -40,11 +40,13 @@ class UserRepository:
     async def set_locale(self, user_id: int, locale: str) -> None:
         await self.update(user_id, locale=locale)
 
-    async def touch(self, user_id: int) -> None:
-        """Create the record on a first visit; mark a returning user active; else no write."""
+    async def touch(self, user_id: int) -> dict[str, Any]:
+        """The user's record: created on a first visit, a returning user marked active; no write
+        otherwise (this runs on every update)."""
         record = await self.get(user_id)
         if record is None or not record.get("active", True):
-            await self.update(user_id, active=True)
+            record = await self.update(user_id, active=True)
+        return record
 
     async def set_active(self, user_id: int, active: bool) -> None:
         await self.update(user_id, active=active)
