@@ -3,7 +3,8 @@ console without it.
 
     python -m bot                 Telegram if BOT_TOKEN is set, else the console
     python -m bot console         the console, whatever the settings
-    python -m bot kb check [--json] [--dir PATH]
+    python -m bot kb check [--json] [--dir PATH] | diff FILE | apply FILE | rollback [VERSION]
+                  | export DIR | history
     python -m bot advisor add --id N --name X [--org Y] | invite [--org Y]
                   | deactivate --id N | activate --id N | list
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 import sys
@@ -28,10 +28,17 @@ from redis.exceptions import RedisError
 
 from bot.advisors.links import INVITE_PREFIX, deep_link
 from bot.advisors.repository import AdvisorRepository
-from bot.app import STATE_DIR, App, build_app, create_bot, register_commands
+from bot.app import (
+    STATE_DIR,
+    App,
+    build_app,
+    create_bot,
+    known_admins,
+    register_commands,
+)
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import ConsoleSession, run_console
-from bot.kb.check import check_directory, format_report
+from bot.kb import cli as kb_cli
 from bot.kb.loader import KnowledgeError
 from bot.storage.journal import JournalStore, StoreBusyError
 from bot.storage.keyvalue import KeyValue
@@ -51,7 +58,7 @@ async def run_polling(settings: Settings) -> None:
     app = build_app(settings)
     try:
         await check_storage(app)
-        await register_commands(app.bot, app.renderer)
+        await register_commands(app.bot, app.renderer, await known_admins(app))
         # A webhook left set would make getUpdates fail with 409 Conflict.
         await app.bot.delete_webhook(drop_pending_updates=False)
         await app.dispatcher.start_polling(
@@ -74,7 +81,7 @@ async def run_webhook(settings: Settings, session: BaseSession | None = None,
     handled_signals: list[signal.Signals] = []
     try:
         await check_storage(app)
-        await register_commands(app.bot, app.renderer)
+        await register_commands(app.bot, app.renderer, await known_admins(app))
         if stop is None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -188,13 +195,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("console", help="talk to the bot in this terminal")
     sub.add_parser("run", help="Telegram when BOT_TOKEN is set, else the console (default)")
-    kb = sub.add_parser("kb", help="knowledge-base commands")
-    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
-    check = kb_sub.add_parser("check", help="validate the knowledge base")
-    check.add_argument("--json", action="store_true", help="machine-readable output")
-    check.add_argument("--dir", help="knowledge directory (default KNOWLEDGE_DIR)")
-    check.add_argument("--horizon-months", type=int, metavar="N",
-                       help="re-verify records older than N months (default: meta.json)")
+    kb_cli.add_parser(sub)
     advisor = sub.add_parser("advisor", help="export advisors (same store as the bot)")
     adv_sub = advisor.add_subparsers(dest="advisor_command", required=True)
     add = adv_sub.add_parser("add", help="make a Telegram user an advisor (or update one)")
@@ -222,13 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "kb":
-        from pathlib import Path
-
-        report = check_directory(Path(args.dir) if args.dir else settings.knowledge_dir,
-                                 horizon_months=args.horizon_months)
-        print(json.dumps(report.as_dict(), default=str, indent=2) if args.json
-              else format_report(report))
-        return 0 if report.ok else 1
+        try:
+            return kb_cli.run(args, settings.knowledge_dir, settings.data_dir)
+        except KnowledgeError as exc:
+            print(f"Knowledge base error: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"Storage error: {exc}", file=sys.stderr)
+            return 2
     try:
         if args.command == "advisor":
             try:

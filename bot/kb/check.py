@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,13 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not self.expired_active and not self.future
+        return not self.blocking
+
+    @property
+    def blocking(self) -> list[Problem]:
+        """What stops a base from going live: errors, future dates, active schemes past their
+        end. Stale records are only listed."""
+        return [*self.errors, *self.future, *self.expired_active]
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -40,17 +47,30 @@ def _months_ago(today: dt.date, months: int) -> dt.date:
 
 def check_directory(directory: Path, today: dt.date | None = None,
                     horizon_months: int | None = None) -> Report:
-    today = today or dt.date.today()
-    report = Report()
     raw, problems = read_raw(directory)
+    if problems:
+        report = Report(errors=problems)
+        _count(raw, report)
+        return report
+    return review_raw(raw, today, horizon_months)[1]
+
+
+def review_raw(raw: Mapping[str, Any], today: dt.date | None = None,
+               horizon_months: int | None = None) -> tuple[KnowledgeBase | None, Report]:
+    """The rules of `kb check` on collections in memory: the snapshot (None if it does not
+    build) and the report. An upload is judged by this, exactly like the directory."""
+    report = Report()
+    _count(raw, report)
+    kb, report.errors = build(raw)
+    if kb is not None:
+        _review(kb, today or dt.date.today(), report, horizon_months)
+    return kb, report
+
+
+def _count(raw: Mapping[str, Any], report: Report) -> None:
     for name in LIST_FILES:
         if isinstance(raw.get(name), list):
             report.counts[name] = len(raw[name])
-    kb, build_problems = build(raw) if not problems else (None, [])
-    report.errors = problems + build_problems
-    if kb is not None:
-        _review(kb, today, report, horizon_months)
-    return report
 
 
 def _review(kb: KnowledgeBase, today: dt.date, report: Report,
