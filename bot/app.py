@@ -13,8 +13,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from tinydb import TinyDB
 
 from bot.advisors.repository import AdvisorRepository
@@ -28,7 +29,10 @@ from bot.handlers.middlewares import (
     ThrottlingMiddleware,
 )
 from bot.handlers.views import Views
+from bot.kb.admin import KnowledgeAdmin
+from bot.kb.reload import Reloader
 from bot.kb.store import KnowledgeStore
+from bot.notifier import AlertNotifier
 from bot.render.templates import LOCALES, Renderer
 from bot.retry import RetryAfterMiddleware
 from bot.storage.database import open_knowledge_database
@@ -39,7 +43,9 @@ from bot.storage.keyvalue import KeyValue
 from bot.storage.redis import RedisKeyValue, redis_fsm_storage
 from bot.storage.users import UserRepository
 
-PUBLIC_COMMANDS = ("start", "help", "restart", "language", "privacy", "mydata", "forget")
+PUBLIC_COMMANDS = ("start", "help", "restart", "language", "alerts", "privacy", "mydata",
+                   "forget")
+ADMIN_COMMANDS = (*PUBLIC_COMMANDS, "kb", "advisor")
 STATE_DIR = "state"
 SHUTDOWN_DRAIN_SECONDS = 5.0  # the journal store: users and dialogs in progress
 
@@ -55,6 +61,9 @@ class App:
     renderer: Renderer
     bot: Bot
     dispatcher: Dispatcher
+    kb_admin: KnowledgeAdmin
+    reloader: Reloader
+    notifier: AlertNotifier
 
     async def close(self) -> None:
         await self.dispatcher.fsm.events_isolation.close()
@@ -79,7 +88,9 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
                       users: UserRepository, views: Views, default_locale: str,
                       kv: KeyValue | None = None,
                       events_isolation: BaseEventIsolation | None = None,
-                      admin_ids: frozenset[int] = frozenset()) -> Dispatcher:
+                      admin_ids: frozenset[int] = frozenset(),
+                      kb_admin: KnowledgeAdmin | None = None,
+                      reloader: Reloader | None = None) -> Dispatcher:
     dp = Dispatcher(storage=storage,
                     events_isolation=events_isolation or BoundedEventIsolation())
     in_flight = InFlightMiddleware()
@@ -99,6 +110,13 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
     dp["admin_ids"] = admin_ids
     if kv is not None:
         dp["advisors"] = AdvisorRepository(kv)
+        dp["kv"] = kv
+    if kb_admin is not None:
+        dp["kb_admin"] = kb_admin
+    if reloader is not None:
+        dp["reloader"] = reloader
+        dp.startup.register(reloader.start)
+        dp.shutdown.register(reloader.stop)
     dp["store"] = store
     dp["renderer"] = renderer
     dp["users"] = users
@@ -116,7 +134,10 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
 def build_app(settings: Settings, session: BaseSession | None = None, token: str | None = None,
               today: dt.date | None = None) -> App:
     kb_db = open_knowledge_database(settings.data_dir)
-    store = KnowledgeStore.from_directory(settings.knowledge_dir, kb_db)
+    kb_admin = KnowledgeAdmin(settings.knowledge_dir, settings.data_dir, today)
+    kb, raw = kb_admin.load()  # finishes or drops an apply a crash interrupted
+    store = KnowledgeStore(kb, kb_db, raw)
+    reloader = Reloader(store, kb_admin)
     kv: KeyValue
     storage: BaseStorage
     isolation: BaseEventIsolation | None
@@ -130,21 +151,47 @@ def build_app(settings: Settings, session: BaseSession | None = None, token: str
         storage, isolation = KeyValueStorage(kv), None
     renderer = Renderer()
     bot = create_bot(settings, session, token)
+    users = UserRepository(kv)
+    notifier = AlertNotifier(bot, renderer, users, settings.default_locale, today)
+    reloader.listeners.append(notifier)
     dp = create_dispatcher(storage=storage, store=store, renderer=renderer,
-                           users=UserRepository(kv), views=Views(bot, renderer, today),
+                           users=users, views=Views(bot, renderer, today),
                            default_locale=settings.default_locale, kv=kv,
-                           events_isolation=isolation, admin_ids=settings.admin_ids)
+                           events_isolation=isolation, admin_ids=settings.admin_ids,
+                           kb_admin=kb_admin, reloader=reloader)
+    dp.shutdown.register(notifier.drain)
     # The knowledge base and templates live as long as the process: keep them out of the
     # garbage collector's generations so its pauses do not grow with the knowledge base.
     gc.collect()
     gc.freeze()
-    return App(settings, kv, kb_db, store, renderer, bot, dp)
+    return App(settings, kv, kb_db, store, renderer, bot, dp, kb_admin, reloader, notifier)
 
 
-async def register_commands(bot: Bot, renderer: Renderer) -> None:
-    """The command menu, in French (default) and English."""
+async def register_commands(bot: Bot, renderer: Renderer,
+                            admin_chats: tuple[int, ...] = ()) -> None:
+    """The command menu, in French (default) and English; admins' chats also list /kb and
+    /advisor. Only chats that exist: Telegram answers "chat not found" for a user who never
+    opened the bot."""
     for locale in LOCALES:
-        commands = [BotCommand(command=c, description=renderer.label(locale, f"cmd.{c}"))
-                    for c in PUBLIC_COMMANDS]
-        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(),
-                                  language_code=None if locale == "fr" else locale)
+        language = None if locale == "fr" else locale
+
+        def menu(names: tuple[str, ...], loc: str = locale) -> list[BotCommand]:
+            return [BotCommand(command=c, description=renderer.label(loc, f"cmd.{c}"))
+                    for c in names]
+
+        await bot.set_my_commands(menu(PUBLIC_COMMANDS), scope=BotCommandScopeDefault(),
+                                  language_code=language)
+        for chat_id in admin_chats:
+            try:
+                await bot.set_my_commands(menu(ADMIN_COMMANDS),
+                                          scope=BotCommandScopeChat(chat_id=chat_id),
+                                          language_code=language)
+            except TelegramBadRequest as exc:
+                logging.getLogger(__name__).warning("admin menu for %s not set: %s", chat_id,
+                                                    exc.message)
+
+
+async def known_admins(app: App) -> tuple[int, ...]:
+    """Admins who have opened the bot (their chat exists)."""
+    users = app.dispatcher["users"]
+    return tuple([a for a in sorted(app.settings.admin_ids) if await users.get(a) is not None])

@@ -65,3 +65,17 @@ class SharedCb(CallbackData, prefix="p"):
     """Under a shared plan: a is "own" (start my own plan)."""
 
     a: str
+
+
+class AlertCb(CallbackData, prefix="al"):
+    """Aid alerts: a is "on" (subscribe with the answers of my last plan) or "off"."""
+
+    a: str
+
+
+class KbCb(CallbackData, prefix="k"):
+    """/kb, for admins. a: "apply" or "cancel" a pending change (t: its token), "export",
+    "versions" (the versions to roll back to), "rollback" (t: the version; shows the diff)."""
+
+    a: str
+    t: str = ""

@@ -11,9 +11,11 @@ from bot.render.callbacks import (
     QUESTION_CODES,
     STEP_CODES,
     AdvisorCb,
+    AlertCb,
     AnswerCb,
     ForgetCb,
     HandoffCb,
+    KbCb,
     LangCb,
     NavCb,
     SharedCb,
@@ -88,6 +90,7 @@ def results_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineK
         _button(renderer.label(locale, "btn.restart"), NavCb(d=dialog_id, a="restart")),
         # Opens the inline mode in a chat of the user's choice: the bot answers with their plan.
         InlineKeyboardButton(text=renderer.label(locale, "btn.share"), switch_inline_query=""),
+        _button(renderer.label(locale, "btn.alerts_on"), AlertCb(a="on")),
     ], [1])
 
 
@@ -138,3 +141,31 @@ def withdraw_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyb
 def own_plan_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
     """Under a plan someone shared: start my own."""
     return _markup([_button(renderer.label(locale, "btn.own_plan"), SharedCb(a="own"))], [1])
+
+
+def alerts_keyboard(renderer: Renderer, locale: str, subscribed: bool) -> InlineKeyboardMarkup:
+    """/alerts: stop them, or turn them on with the answers of the last plan."""
+    action = "off" if subscribed else "on"
+    return _markup([_button(renderer.label(locale, f"btn.alerts_{action}"), AlertCb(a=action))],
+                   [1])
+
+
+def kb_home_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
+    """/kb: export the live files, roll back to an earlier version."""
+    return _markup([_button(renderer.label(locale, "btn.kb_export"), KbCb(a="export")),
+                    _button(renderer.label(locale, "btn.kb_versions"), KbCb(a="versions"))],
+                   [2])
+
+
+def kb_confirm_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyboardMarkup:
+    """Under a diff: apply it or not; the token names that one pending change."""
+    return _markup([_button(renderer.label(locale, "btn.kb_apply"), KbCb(a="apply", t=token)),
+                    _button(renderer.label(locale, "btn.kb_cancel"), KbCb(a="cancel", t=token))],
+                   [2])
+
+
+def kb_versions_keyboard(renderer: Renderer, locale: str,
+                         versions: list[str]) -> InlineKeyboardMarkup:
+    """One button per backed-up version, newest first: pressing shows the rollback's diff."""
+    return _markup([_button(renderer.label(locale, "btn.kb_rollback", version=v),
+                            KbCb(a="rollback", t=v)) for v in versions], [1])

@@ -1,7 +1,9 @@
 """Users repository on any KeyValue backend: one record per Telegram user.
 
 A record: id, locale (chosen with /language), active (False once the user blocked the bot),
-created and updated times, last_plan (the answers and knowledge version of the latest plan).
+created and updated times, last_plan (the answers and knowledge version of the latest plan),
+alerts (when subscribed to new aid: the answers to match, the schemes already told about).
+Subscribers are also listed in their own namespace, so sending alerts does not scan every user.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from bot.storage.keyvalue import KeyValue
 
 NAMESPACE = "users"
+ALERTS_NAMESPACE = "alerts"
 
 
 def _now() -> str:
@@ -52,4 +55,26 @@ class UserRepository:
         await self.update(user_id, active=active)
 
     async def delete(self, user_id: int) -> None:
+        await self.kv.delete(ALERTS_NAMESPACE, str(user_id))
         await self.kv.delete(NAMESPACE, str(user_id))
+
+    async def subscribe_alerts(self, user_id: int, answers: dict[str, str], kb_version: str,
+                               since: str, locale: str) -> dict[str, Any]:
+        """Alerts for new aid matching these answers (replacing any earlier subscription)."""
+        record = await self.update(user_id, alerts={
+            "answers": answers, "kb_version": kb_version, "since": since, "locale": locale,
+            "told": []})
+        await self.kv.put(ALERTS_NAMESPACE, str(user_id), 1)
+        return record
+
+    async def stop_alerts(self, user_id: int) -> bool:
+        """False when there was no subscription."""
+        await self.kv.delete(ALERTS_NAMESPACE, str(user_id))
+        record = await self.get(user_id)
+        if record is None or not record.get("alerts"):
+            return False
+        await self.update(user_id, alerts=None)
+        return True
+
+    async def alert_subscribers(self) -> list[int]:
+        return [int(key) async for key in self.kv.keys(ALERTS_NAMESPACE) if key.isdigit()]

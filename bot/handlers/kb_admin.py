@@ -1,0 +1,223 @@
+"""Admins keep the knowledge base true from Telegram: /kb (state, export, rollback) and JSON
+uploads (validated, diffed, applied on confirmation, live at once).
+
+Only ADMIN_IDS reach this router: anyone else's /kb is an unknown command and their documents
+are ordinary messages, handled by the routers after this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import secrets
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message, User
+
+from bot.handlers.views import Views, drop_keyboard
+from bot.kb.admin import Applied, KnowledgeAdmin, Proposal
+from bot.kb.changes import MAX_UPLOAD_BYTES, Refusal, RefusalKind
+from bot.kb.check import review_raw
+from bot.kb.reload import Reloader
+from bot.render.callbacks import KbCb
+from bot.render.keyboards import kb_confirm_keyboard, kb_home_keyboard, kb_versions_keyboard
+from bot.render.split import pack
+from bot.storage.keyvalue import KeyValue
+
+log = logging.getLogger(__name__)
+PENDING = "kb_pending"  # per admin: the one change waiting for Apply or Cancel
+SHOWN_PROBLEMS = 20
+HISTORY_SHOWN = 5
+
+
+def is_admin(event: Message | CallbackQuery, admin_ids: frozenset[int] = frozenset()) -> bool:
+    return event.from_user is not None and event.from_user.id in admin_ids
+
+
+def who(user: User) -> str:
+    return f"telegram:{user.id}" + (f" @{user.username}" if user.username else "")
+
+
+async def send_all(views: Views, chat_id: int, texts: list[str], markup: Any = None) -> None:
+    """Several messages; the buttons go under the last one."""
+    for index, text in enumerate(texts):
+        await views.send(chat_id, text, markup if index == len(texts) - 1 else None)
+
+
+async def show_refusal(views: Views, chat_id: int, locale: str, refusal: Refusal) -> None:
+    problems = [str(p) for p in refusal.problems]
+    text = views.renderer.render(locale, "kb_refused", kind=refusal.kind.value,
+                                 detail=refusal.detail, problems=problems[:SHOWN_PROBLEMS],
+                                 more=max(0, len(problems) - SHOWN_PROBLEMS),
+                                 limit_kb=MAX_UPLOAD_BYTES // 1024)
+    await send_all(views, chat_id, pack([text]))
+
+
+async def offer(views: Views, kv: KeyValue, chat_id: int, admin_id: int, locale: str,
+                proposal: Proposal, title: str, pending: dict[str, Any]) -> None:
+    """The diff with Apply / Cancel, or why it cannot be applied, or that nothing changes."""
+    if proposal.refusal is not None:
+        await show_refusal(views, chat_id, locale, proposal.refusal)
+        return
+    if proposal.diff.empty:
+        await views.send(chat_id, views.renderer.render(locale, "kb_no_change",
+                                                        version=proposal.base_version))
+        return
+    token = secrets.token_urlsafe(6)[:8]
+    await kv.put(PENDING, str(admin_id), {**pending, "token": token,
+                                          "base": proposal.base_version})
+    text = views.renderer.render(locale, "kb_diff", title=title, base=proposal.base_version,
+                                 diff=proposal.diff, counts=proposal.diff.counts(),
+                                 stale=len(proposal.report.stale) if proposal.report else 0)
+    await send_all(views, chat_id, pack([text]),
+                   kb_confirm_keyboard(views.renderer, locale, token))
+
+
+async def download(bot: Bot, document: Document) -> bytes | None:
+    """The document's bytes; None when over the limit (checked before and after download)."""
+    if document.file_size is not None and document.file_size > MAX_UPLOAD_BYTES:
+        return None
+    try:
+        file = await bot.get_file(document.file_id)
+    except TelegramBadRequest as exc:
+        if "too big" in exc.message:  # over the Bot API's 20 MB download limit
+            return None
+        raise
+    if file.file_size is not None and file.file_size > MAX_UPLOAD_BYTES:
+        return None
+    buffer = io.BytesIO()
+    assert file.file_path is not None
+    await bot.download_file(file.file_path, buffer)
+    data = buffer.getvalue()
+    return data if len(data) <= MAX_UPLOAD_BYTES else None
+
+
+def build_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private", is_admin)
+    router.callback_query.filter(is_admin)
+
+    @router.message(Command("kb"))
+    async def cmd_kb(message: Message, views: Views, locale: str,
+                     kb_admin: KnowledgeAdmin | None = None) -> None:
+        if kb_admin is None:
+            return
+        raw = await asyncio.to_thread(kb_admin.read)
+        kb, report = review_raw(raw, views.today)
+        text = views.renderer.render(
+            locale, "kb_home", version=report.version, kb=kb, report=report,
+            history=kb_admin.history(HISTORY_SHOWN), backups=len(kb_admin.backups()))
+        await send_all(views, message.chat.id, pack([text]),
+                       kb_home_keyboard(views.renderer, locale))
+
+    @router.message(F.document)
+    async def on_document(message: Message, bot: Bot, views: Views, kv: KeyValue, locale: str,
+                          kb_admin: KnowledgeAdmin | None = None) -> None:
+        document = message.document
+        if kb_admin is None or document is None or message.from_user is None:
+            return
+        data = await download(bot, document)
+        if data is None:
+            await show_refusal(views, message.chat.id, locale, Refusal(
+                RefusalKind.too_big, f"{document.file_size or '?'} bytes"))
+            return
+        proposal = await asyncio.to_thread(kb_admin.propose_upload, data, document.file_name)
+        await offer(views, kv, message.chat.id, message.from_user.id, locale, proposal,
+                    document.file_name or "", {"action": "apply", "changes": proposal.changes,
+                                               "file": document.file_name or ""})
+
+    @router.callback_query(KbCb.filter(F.a.in_({"apply", "cancel"})))
+    async def cb_decide(query: CallbackQuery, callback_data: KbCb, views: Views, kv: KeyValue,
+                        locale: str, kb_admin: KnowledgeAdmin | None = None,
+                        reloader: Reloader | None = None) -> None:
+        message = query.message
+        pending = await kv.get(PENDING, str(query.from_user.id))
+        if (message is None or kb_admin is None or not isinstance(pending, dict)
+                or pending.get("token") != callback_data.t):
+            await query.answer(views.renderer.label(locale, "toast.stale"))
+            if message is not None:
+                await drop_keyboard(views.bot, message.chat.id, message.message_id)
+            return
+        await query.answer()
+        await kv.delete(PENDING, str(query.from_user.id))
+        await drop_keyboard(views.bot, message.chat.id, message.message_id)
+        if callback_data.a == "cancel":
+            await views.send(message.chat.id, views.renderer.render(locale, "kb_cancelled"))
+            return
+        if pending.get("action") == "rollback":
+            result = await asyncio.to_thread(kb_admin.rollback, pending["version"],
+                                             who(query.from_user), base_version=pending["base"])
+        else:
+            result = await asyncio.to_thread(kb_admin.apply, pending["changes"],
+                                             who(query.from_user), base_version=pending["base"],
+                                             source=pending.get("file", ""))
+        await report_applied(views, message.chat.id, locale, result, reloader)
+
+    @router.callback_query(KbCb.filter(F.a == "export"))
+    async def cb_export(query: CallbackQuery, bot: Bot, views: Views, locale: str,
+                        kb_admin: KnowledgeAdmin | None = None) -> None:
+        await query.answer()
+        if kb_admin is None or query.message is None:
+            return
+        files = await asyncio.to_thread(kb_admin.files)
+        for name, data in files:
+            await bot.send_document(query.message.chat.id, BufferedInputFile(data, filename=name))
+        await views.send(query.message.chat.id, views.renderer.render(
+            locale, "kb_exported", count=len(files), version=_meta_version(files)))
+
+    @router.callback_query(KbCb.filter(F.a == "versions"))
+    async def cb_versions(query: CallbackQuery, views: Views, locale: str,
+                          kb_admin: KnowledgeAdmin | None = None) -> None:
+        await query.answer()
+        if kb_admin is None or query.message is None:
+            return
+        versions = kb_admin.backups()
+        await views.send(query.message.chat.id,
+                         views.renderer.render(locale, "kb_versions", versions=versions),
+                         kb_versions_keyboard(views.renderer, locale, versions)
+                         if versions else None)
+
+    @router.callback_query(KbCb.filter(F.a == "rollback"))
+    async def cb_rollback(query: CallbackQuery, callback_data: KbCb, views: Views,
+                          kv: KeyValue, locale: str,
+                          kb_admin: KnowledgeAdmin | None = None) -> None:
+        if kb_admin is None or query.message is None:
+            await query.answer()
+            return
+        try:
+            proposal = await asyncio.to_thread(kb_admin.propose_rollback, callback_data.t)
+        except LookupError:
+            await query.answer(views.renderer.label(locale, "toast.stale"))
+            return
+        await query.answer()
+        await offer(views, kv, query.message.chat.id, query.from_user.id, locale, proposal,
+                    views.renderer.label(locale, "kb.rollback_title", version=callback_data.t),
+                    {"action": "rollback", "version": callback_data.t})
+
+    return router
+
+
+def _meta_version(files: list[tuple[str, bytes]]) -> str:
+    """The version named in the exported meta.json."""
+    for name, data in files:
+        if name == "meta.json":
+            return str(json.loads(data).get("version", ""))
+    return ""
+
+
+async def report_applied(views: Views, chat_id: int, locale: str, result: Applied,
+                         reloader: Reloader | None) -> None:
+    if result.status == "refused" and result.refusal is not None:
+        await show_refusal(views, chat_id, locale, result.refusal)
+        return
+    if (result.status == "applied" and result.kb is not None and result.raw is not None
+            and reloader is not None):
+        await reloader.publish(result.kb, result.raw)
+    await views.send(chat_id, views.renderer.render(
+        locale, "kb_applied", status=result.status, version=result.version,
+        previous=result.previous, counts=result.diff.counts()))

@@ -1,0 +1,137 @@
+"""Aid alerts: when a new knowledge version opens schemes, tell each matching subscriber once,
+paced under Telegram's limits.
+
+Telegram's broadcasting limits: about 30 messages per second overall and one per second per
+chat (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this); we stay
+at 25/s overall. A 429 is still honoured by the session's retry middleware.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
+from aiogram.types import LinkPreviewOptions
+
+from bot.advice.alerts import matching, opened_schemes
+from bot.advice.eligibility import AidVerdict
+from bot.dialog.profile import Profile
+from bot.kb.models import Aid
+from bot.kb.snapshot import KnowledgeBase
+from bot.render.split import pack
+from bot.render.templates import Renderer
+from bot.storage.users import UserRepository
+
+log = logging.getLogger(__name__)
+
+
+class Pacer:
+    """At most `per_second` sends overall, and one per chat every `per_chat` seconds."""
+
+    def __init__(self, per_second: float = 25.0, per_chat: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.gap = 1.0 / per_second
+        self.per_chat = per_chat
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._chat_next: dict[int, float] = {}
+
+    async def wait(self, chat_id: int) -> None:
+        now = self._clock()
+        at = max(now, self._next, self._chat_next.get(chat_id, 0.0))
+        self._next = at + self.gap
+        self._chat_next[chat_id] = at + self.per_chat
+        if len(self._chat_next) > 10_000:  # forget chats whose pause is over
+            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+        if at > now:
+            await self._sleep(at - now)
+
+
+class AlertNotifier:
+    """A knowledge-version listener: sends alerts in the background, one task per version."""
+
+    def __init__(self, bot: Bot, renderer: Renderer, users: UserRepository,
+                 default_locale: str = "fr", today: dt.date | None = None,
+                 pacer: Pacer | None = None) -> None:
+        self.bot = bot
+        self.renderer = renderer
+        self.users = users
+        self.default_locale = default_locale
+        self._today = today
+        self.pacer = pacer or Pacer()
+        self._tasks: set[asyncio.Task[int]] = set()
+
+    async def __call__(self, old: KnowledgeBase, new: KnowledgeBase) -> None:
+        schemes = opened_schemes(old, new)
+        if not schemes:
+            return
+        task = asyncio.create_task(self.notify(new, schemes), name=f"alerts-{new.version}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def notify(self, kb: KnowledgeBase, schemes: list[Aid]) -> int:
+        """Tell every matching subscriber; returns how many were told."""
+        today = self._today or dt.date.today()
+        told = 0
+        for user_id in await self.users.alert_subscribers():
+            record = await self.users.get(user_id)
+            subscription = (record or {}).get("alerts")
+            if record is None or not subscription:
+                await self.users.stop_alerts(user_id)  # a stale index entry
+                continue
+            if not record.get("active", True):
+                continue
+            already = frozenset(subscription.get("told") or ())
+            found = matching(schemes, Profile.from_answers(subscription.get("answers") or {}),
+                             today, already)
+            if found and await self._send(user_id, subscription, kb, found):
+                told += 1
+                await self._mark_told(user_id, [v.aid.id for v in found])
+        log.info("alerts for %s: %d subscriber(s) told", kb.version, told)
+        return told
+
+    async def _send(self, user_id: int, subscription: dict[str, object], kb: KnowledgeBase,
+                    found: list[AidVerdict]) -> bool:
+        locale = str(subscription.get("locale") or self.default_locale)
+        text = self.renderer.render(locale, "alert_new_aid", verdicts=found, kb=kb)
+        try:
+            for part in pack([text]):
+                await self.pacer.wait(user_id)
+                await self.bot.send_message(user_id, part,
+                                            link_preview_options=LinkPreviewOptions(
+                                                is_disabled=True))
+        except TelegramForbiddenError:  # blocked the bot: stop writing to them
+            await self.users.set_active(user_id, False)
+            return False
+        except TelegramAPIError as exc:
+            log.warning("alert to %s not sent: %s", user_id, exc)
+            return False
+        return True
+
+    async def _mark_told(self, user_id: int, ids: list[str]) -> None:
+        record = await self.users.get(user_id)  # re-read: they may have stopped meanwhile
+        subscription = (record or {}).get("alerts")
+        if subscription:
+            told = [*subscription.get("told", []), *(i for i in ids
+                                                     if i not in subscription.get("told", []))]
+            await self.users.update(user_id, alerts={**subscription, "told": told})
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Let alerts being sent finish (shutdown), then give up on the rest."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in pending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if pending:
+            log.warning("alerts interrupted by shutdown")
