@@ -13,8 +13,11 @@ Three kinds of findings are recorded:
 * ``fake.requests``: every call with its parsed parameters and the JSON response.
 
 Tests drive the user side with ``send_message``, ``press_button``, ``send_sticker``,
-``send_photo`` and ``push_update``, then ``await fake.wait_idle()`` before asserting.
-Photos the bot sends (``sendPhoto``, multipart upload) are in ``fake.photos(chat_id)``.
+``send_photo``, ``send_document`` and ``push_update``, then ``await fake.wait_idle()``
+before asserting. Photos and documents the bot sends (``sendPhoto``, ``sendDocument``,
+multipart upload) are in ``fake.photos(chat_id)`` and ``fake.documents(chat_id)``. Files
+the fake holds bytes of (the user's documents, what the bot sent) are served by getFile
+and ``GET /file/bot<token>/<file_path>``; ``fake.downloads`` lists the paths fetched.
 
 Error texts are Telegram's where the sources give them (text, HTML, keyboards, edits,
 callbacks, commands, chat actions). A few rare ones are best guesses, marked "approximate"
@@ -29,6 +32,7 @@ import contextlib
 import functools
 import itertools
 import json
+import mimetypes
 import os
 import re
 import time
@@ -108,6 +112,15 @@ EMBEDDED_METHODS: dict[str, str] = {
         " message_effect_id:str suggested_post_parameters:json reply_parameters:json"
         " reply_markup:json"
     ),
+    "sendDocument": (
+        "business_connection_id:str chat_id:int|str! message_thread_id:int"
+        " direct_messages_topic_id:int document:file|str! thumbnail:file|str caption:str"
+        " parse_mode:str caption_entities:json disable_content_type_detection:bool"
+        " disable_notification:bool protect_content:bool allow_paid_broadcast:bool"
+        " message_effect_id:str suggested_post_parameters:json reply_parameters:json"
+        " reply_markup:json"
+    ),
+    "getFile": "file_id:str!",
 }
 EMBEDDED_VERSION = "Bot API 10.1 (embedded table)"
 
@@ -154,6 +167,10 @@ MAX_INLINE_RESULT_ID_BYTES = 64
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024  # uploads by bots (sendDocument)
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile: "bots can download files of up to 20MB"
+# aiohttp's request body limit: a 50 MB file plus its multipart framing and other fields.
+MAX_REQUEST_BYTES = MAX_DOCUMENT_BYTES + 1024 * 1024
 PHOTO_SIZE_STEPS = (90, 320, 800, 1280, 2560)  # Telegram's s, m, x, y, w thumbnails
 MAX_RAW_TEXT_BYTES = 1 << 15
 MAX_CALLBACK_DATA_BYTES = 64
@@ -233,6 +250,8 @@ class BotMessage:
     reply_to: dict[str, Any] | None = None
     photo: list[dict[str, Any]] | None = None  # PhotoSize list; then text/plain_text: caption
     photo_data: bytes | None = None  # the uploaded image
+    document: dict[str, Any] | None = None  # Document; then text/plain_text: caption
+    document_data: bytes | None = None  # the uploaded file
 
     @property
     def inline_markup(self) -> dict[str, Any] | None:
@@ -277,6 +296,29 @@ class _User:
     next_message_id: int = 1
     user_messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     bot_messages: dict[int, BotMessage] = field(default_factory=dict)
+
+
+@dataclass
+class _StoredFile:
+    """A file the fake holds bytes for: served by getFile and the download route."""
+
+    file_id: str
+    file_unique_id: str
+    kind: str  # "document" or "photo": a file_id is only re-sendable as its own kind
+    data: bytes
+    size: int  # as Telegram reports it (a user's document may declare more than its bytes)
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_path: str | None = None  # set by the first getFile
+
+    def document_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"file_id": self.file_id, "file_unique_id": self.file_unique_id}
+        if self.file_name is not None:
+            data["file_name"] = self.file_name
+        if self.mime_type is not None:
+            data["mime_type"] = self.mime_type
+        data["file_size"] = self.size
+        return data
 
 
 @dataclass
@@ -737,6 +779,28 @@ def _type_ok(types: tuple[str, ...], value: str) -> bool:
     return False
 
 
+# Telegram names a document's MIME type after its extension. The stdlib defaults (not the
+# system's mime.types, so every machine agrees), plus the office formats they lack.
+_MIME_TYPES = mimetypes.MimeTypes()
+_EXTRA_MIME_TYPES = {
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+
+
+def _guess_mime_type(file_name: str) -> str:
+    suffix = Path(file_name).suffix.lower()
+    guessed = _EXTRA_MIME_TYPES.get(suffix) or _MIME_TYPES.guess_type(f"x{suffix}")[0]
+    return guessed or "application/octet-stream"
+
+
+def _file_path_suffix(file_name: str | None) -> str:
+    """The extension Telegram keeps in a document's file_path ("" when it has none)."""
+    suffix = Path(file_name or "").suffix
+    return suffix.lower() if re.fullmatch(r"\.[A-Za-z0-9]{1,10}", suffix) else ""
+
+
 Handler = Callable[[dict[str, str], web.Request], Awaitable[Any]]
 # The file parts of a multipart request, by part name: (filename, content).
 _FILES: Any = web.RequestKey("files", dict) if hasattr(web, "RequestKey") else "files"
@@ -768,6 +832,7 @@ class FakeBotAPI:
         self.chat_actions: list[tuple[int, str]] = []
         self.bot_commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.injected: list[dict[str, Any]] = []
+        self.downloads: list[str] = []  # file_paths served by the download route, in order
         self._methods, self.spec_version, self.spec_loaded = _load_methods()
         self._users: dict[int, _User] = {}
         self._queue: list[dict[str, Any]] = []
@@ -798,15 +863,21 @@ class FakeBotAPI:
             "deleteMessage": self._delete_message,
             "answerInlineQuery": self._answer_inline_query,
             "sendPhoto": self._send_photo,
+            "sendDocument": self._send_document,
+            "getFile": self._get_file,
         }
         self._uploaded: dict[str, bytes] = {}  # file_id -> image, for re-sending by file_id
+        self._files: dict[str, _StoredFile] = {}  # file_id -> bytes getFile can hand out
+        self._file_paths: dict[str, _StoredFile] = {}  # file_path -> file, once getFile'd
+        self._file_path_ids = itertools.count(0)
 
     # ---- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> str:
         """Start serving on a random 127.0.0.1 port; return the base URL for aiogram."""
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         app.router.add_route("*", r"/bot{token}/{method}", self._dispatch)
+        app.router.add_route("GET", r"/file/bot{token}/{path:.+}", self._download)
         app.router.add_route("*", r"/{tail:.*}", self._not_found)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
@@ -886,6 +957,43 @@ class FakeBotAPI:
                 "file_size": 56_789,
             },
         ]
+        if caption:
+            message["caption"] = caption
+        return self._enqueue({"message": message})
+
+    def send_document(
+        self,
+        user_id: int,
+        data: bytes,
+        *,
+        file_name: str | None = "file.json",
+        mime_type: str | None = "application/json",
+        caption: str | None = None,
+        declared_size: int | None = None,
+        language_code: str | None = None,
+    ) -> int:
+        """The user sends a file; returns the update_id.
+
+        The bot can fetch ``data`` with getFile and the download route. ``declared_size``
+        is the ``file_size`` Telegram reports (default ``len(data)``): set it above 20 MB to
+        see getFile refuse the file without building one that big.
+        """
+        if declared_size is not None and declared_size < 0:
+            raise ValueError("declared_size must not be negative")
+        user = self._user(user_id, language_code=language_code)
+        message = self._new_user_message(user)
+        n = next(self._file_ids)
+        stored = _StoredFile(
+            f"BQACAgIAAxkBAAID{n:06d}",
+            f"AgADdoc{n}",
+            "document",
+            bytes(data),
+            len(data) if declared_size is None else declared_size,
+            file_name,
+            mime_type,
+        )
+        self._files[stored.file_id] = stored
+        message["document"] = stored.document_dict()
         if caption:
             message["caption"] = caption
         return self._enqueue({"message": message})
@@ -995,6 +1103,10 @@ class FakeBotAPI:
             for button in row
         ]
 
+    def documents(self, chat_id: int) -> list[BotMessage]:
+        """The documents the bot sent in a chat, oldest first."""
+        return [m for m in self.messages(chat_id) if m.document is not None]
+
     def calls(self, method: str) -> list[Call]:
         """Recorded calls of one method (name matched case-insensitively)."""
         return [c for c in self.requests if c.method.lower() == method.lower()]
@@ -1032,6 +1144,29 @@ class FakeBotAPI:
         error = TelegramError(404, "Not Found")
         self.errors.append(Rejection(request.path, {}, error.description))
         return web.json_response(error.payload(), status=404)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """``GET /file/bot<token>/<file_path>``: the bytes of a file getFile handed out."""
+        self._inflight += 1
+        self._touch()
+        try:
+            path = request.match_info["path"]
+            if request.match_info["token"] != self.token:
+                error = TelegramError(401, "Unauthorized")
+            else:
+                stored = self._file_paths.get(path)
+                if stored is not None:
+                    self.downloads.append(path)
+                    return web.Response(
+                        body=stored.data,
+                        content_type=stored.mime_type or "application/octet-stream",
+                    )
+                error = TelegramError(404, "Not Found")
+            self.errors.append(Rejection("download", {"file_path": path}, error.description))
+            return web.json_response(error.payload(), status=error.code)
+        finally:
+            self._inflight -= 1
+            self._touch()
 
     async def _dispatch(self, request: web.Request) -> web.Response:
         raw_method = request.match_info["method"]
@@ -1083,7 +1218,7 @@ class FakeBotAPI:
             return params
         if request.content_type == "application/json":
             try:
-                body = json.loads(await request.text() or "{}")
+                body = json.loads(await FakeBotAPI._read_text(request) or "{}")
             except ValueError as exc:
                 # approximate error text
                 raise TelegramError(400, "Bad Request: can't parse JSON encoded request") from exc
@@ -1095,7 +1230,10 @@ class FakeBotAPI:
                 if wired is not None:
                     params[key] = wired
         else:
-            form = await request.post()
+            try:
+                form = await request.post()
+            except web.HTTPRequestEntityTooLarge as exc:
+                raise TelegramError(413, "Request Entity Too Large") from exc
             files: dict[str, tuple[str, bytes]] = {}
             for key, value in form.items():
                 if isinstance(value, web.FileField):
@@ -1105,6 +1243,13 @@ class FakeBotAPI:
                     params[key] = str(value)
             request[_FILES] = files
         return params
+
+    @staticmethod
+    async def _read_text(request: web.Request) -> str:
+        try:
+            return await request.text()
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise TelegramError(413, "Request Entity Too Large") from exc
 
     def _check_params(
         self,
@@ -1153,6 +1298,8 @@ class FakeBotAPI:
             "action": "Bad Request: wrong parameter action in request",
             "callback_query_id": QUERY_TOO_OLD,
             "photo": "Bad Request: there is no photo in the request",
+            "document": "Bad Request: there is no document in the request",
+            "file_id": "Bad Request: file_id not specified",  # approximate error text
         }.get(key, f'Bad Request: parameter "{key}" is required')
 
     # ---- updates ---------------------------------------------------------------------
@@ -1346,8 +1493,11 @@ class FakeBotAPI:
             data["reply_to_message"] = message.reply_to
         if message.edit_date is not None:
             data["edit_date"] = message.edit_date
-        if message.photo is not None:
-            data["photo"] = message.photo
+        if message.photo is not None or message.document is not None:
+            if message.photo is not None:
+                data["photo"] = message.photo
+            if message.document is not None:
+                data["document"] = message.document
             if message.plain_text:
                 data["caption"] = message.plain_text
             if message.entities:
@@ -1622,15 +1772,18 @@ class FakeBotAPI:
             longest = max(width, height)
             scale = min(1.0, step / longest)
             file_id = f"AgACAgIAAxkDAAIB{n:06d}{letter}"
+            unique_id = f"AQADbot{n}{letter}"
             size = {
                 "file_id": file_id,
-                "file_unique_id": f"AQADbot{n}{letter}",
+                "file_unique_id": unique_id,
                 "width": max(1, round(width * scale)),
                 "height": max(1, round(height * scale)),
                 "file_size": max(1, round(len(data) * scale * scale)),
             }
             sizes.append(size)
             self._uploaded[file_id] = data
+            # getFile hands out the uploaded image itself for every size
+            self._files[file_id] = _StoredFile(file_id, unique_id, "photo", data, len(data))
             if longest <= step:
                 break
         return sizes
@@ -1638,6 +1791,109 @@ class FakeBotAPI:
     def photos(self, chat_id: int) -> list[BotMessage]:
         """The photos the bot sent in a chat, oldest first."""
         return [m for m in self.messages(chat_id) if m.photo is not None]
+
+    async def _send_document(self, params: dict[str, str], request: web.Request) -> Any:
+        """A file by upload (direct file part or ``attach://name``) or by a known file_id."""
+        files: dict[str, tuple[str, bytes]] = request.get(_FILES, {})
+        plain, entities = self._formatted("sendDocument", params, "caption", "caption_entities")
+        markup = self._markup("sendDocument", params, inline_only=False)
+        user = self._chat(params)
+        stored = self._document_file(params.get("document", ""), files)
+        if params.get("thumbnail"):
+            self.violations.append("sendDocument: thumbnail is not emulated")
+        reply_to = self._reply_to(user, params)
+        if len(plain) > MAX_CAPTION_LENGTH:
+            raise TelegramError(400, "Bad Request: message caption is too long")
+        self._check_markup_limits(markup)
+        self._files[stored.file_id] = stored
+        message_id = user.next_message_id
+        user.next_message_id += 1
+        message = BotMessage(
+            user.id,
+            message_id,
+            int(time.time()),
+            params.get("caption", ""),
+            plain,
+            entities,
+            params.get("parse_mode") or None,
+            markup,
+            reply_to=reply_to,
+            document=stored.document_dict(),
+            document_data=stored.data,
+        )
+        user.bot_messages[message_id] = message
+        return self._message_dict(message)
+
+    def _document_file(self, document: str, files: dict[str, tuple[str, bytes]]) -> _StoredFile:
+        """The file named by sendDocument's ``document``: a new upload or a known document."""
+        upload: tuple[str, bytes] | None = None
+        if not document and "document" in files:
+            upload = files["document"]
+        elif document.startswith("attach://"):
+            name = document[len("attach://") :]
+            if not name:
+                raise TelegramError(400, "Bad Request: empty attachment name specified")
+            if name not in files:
+                # approximate error text (tdlib/telegram-bot-api: attachment not found)
+                raise TelegramError(400, "Bad Request: there is no document in the request")
+            upload = files[name]
+        if upload is not None:
+            file_name, data = upload
+            if not data:
+                # approximate error text
+                raise TelegramError(400, "Bad Request: file must be non-empty")
+            if len(data) > MAX_DOCUMENT_BYTES:
+                raise TelegramError(400, "Bad Request: file is too big")  # approximate error text
+            n = next(self._file_ids)
+            return _StoredFile(
+                f"BQACAgIAAxkDAAID{n:06d}",
+                f"AgADbotdoc{n}",
+                "document",
+                data,
+                len(data),
+                file_name,
+                _guess_mime_type(file_name),
+            )
+        known = self._files.get(document)
+        if known is not None:
+            if known.kind != "document":
+                # approximate error text
+                raise TelegramError(400, "Bad Request: type of file mismatch")
+            return known  # re-sent by file_id: the same file
+        if re.match(r"(?i)^https?://", document):
+            self.violations.append("sendDocument: document by HTTP URL is not emulated")
+            # approximate error text
+            raise TelegramError(400, "Bad Request: failed to get HTTP URL content")
+        if not document:
+            raise TelegramError(400, "Bad Request: there is no document in the request")
+        raise TelegramError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+
+    async def _get_file(self, params: dict[str, str], request: web.Request) -> Any:
+        """A File with a file_path for the download route, for files the fake holds bytes of.
+
+        Those are the documents the user sent (``send_document``) and the documents and
+        photos the bot sent; a user's photo (``send_photo``) has no bytes, so it is unknown.
+        """
+        stored = self._files.get(params["file_id"])
+        if stored is None:
+            # approximate error text: Telegram answers this for ids it cannot decode, and
+            # "wrong file_id or the file is temporarily unavailable" when a download fails
+            raise TelegramError(400, "Bad Request: invalid file_id")
+        if stored.size > MAX_DOWNLOAD_BYTES:
+            raise TelegramError(400, "Bad Request: file is too big")
+        if stored.file_path is None:
+            n = next(self._file_path_ids)
+            if stored.kind == "photo":
+                stored.file_path = f"photos/file_{n}.jpg"
+            else:
+                stored.file_path = f"documents/file_{n}{_file_path_suffix(stored.file_name)}"
+            self._file_paths[stored.file_path] = stored
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": stored.size,
+            "file_path": stored.file_path,
+        }
 
     def _reply_to(self, user: _User, params: dict[str, str]) -> dict[str, Any] | None:
         target: int | None = None
@@ -1704,7 +1960,7 @@ class FakeBotAPI:
         markup = self._markup("editMessageText", params, inline_only=True)
         user, message_id = self._target(params)
         message = self._editable(user, message_id)
-        if message.photo is not None:
+        if message.photo is not None or message.document is not None:
             raise TelegramError(400, "Bad Request: there is no text in the message to edit")
         self._check_length(plain)
         self._check_markup_limits(markup)
