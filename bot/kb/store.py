@@ -1,7 +1,8 @@
 """The live knowledge base: the current snapshot, and earlier ones pinned by dialogs in flight.
 
 Each version's raw collections are kept in TinyDB (DATA_DIR/knowledge.json), so a dialog begun on
-an earlier version still finds it after a restart.
+an earlier version still finds it after a restart. The last KEEP_VERSIONS are kept (in memory
+and on disk); a dialog pinned to an older one continues on the current version.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from tinydb import Query, TinyDB
 
 from bot.kb.loader import KnowledgeError, build, read_raw
 from bot.kb.snapshot import KnowledgeBase
+
+KEEP_VERSIONS = 20
 
 
 def _build_or_raise(raw: dict[str, Any]) -> KnowledgeBase:
@@ -62,6 +65,8 @@ class KnowledgeStore:
         self._snapshots[kb.version] = kb
         self._current = kb
         self._save(kb, raw)
+        while len(self._snapshots) > KEEP_VERSIONS:  # oldest first (insertion order)
+            del self._snapshots[next(iter(self._snapshots))]
 
     def _save(self, kb: KnowledgeBase, raw: dict[str, Any] | None) -> None:
         if self._versions is None or self._versions.contains(Query().version == kb.version):
@@ -72,3 +77,6 @@ class KnowledgeStore:
             "loaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "raw": raw,
         })
+        ids = sorted(doc.doc_id for doc in self._versions.all())
+        if len(ids) > KEEP_VERSIONS:
+            self._versions.remove(doc_ids=ids[:-KEEP_VERSIONS])

@@ -16,8 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aiogram import Bot
+
+from bot.app import register_commands
 from bot.config import PROJECT_ROOT
 from bot.kb.loader import COLLECTIONS
+from bot.render.templates import Renderer
 from tests.e2e.fake_api import BotMessage, FakeBotAPI
 from tests.e2e.test_bot_e2e import User, start_bot, stop_bot, text_of
 
@@ -222,3 +226,13 @@ async def test_an_apply_from_the_command_line_goes_live_without_restart(
     finally:
         await stop_bot(process)
     assert fake.errors == [], fake.errors
+
+
+async def test_admin_chats_get_kb_in_their_command_menu(fake: FakeBotAPI, bot: Bot) -> None:
+    fake.send_message(ADMIN, "/start")  # the admin's chat exists; 999's does not
+    await register_commands(bot, Renderer(), (ADMIN, 999))
+    assert {"kb", "advisor"} <= {c["command"] for c in fake.commands(scope=f"chat:{ADMIN}")}
+    assert {"kb", "advisor"} <= {c["command"] for c in fake.commands("en", f"chat:{ADMIN}")}
+    assert "kb" not in {c["command"] for c in fake.commands()}
+    assert "alerts" in {c["command"] for c in fake.commands()}
+    assert {e.description for e in fake.errors} == {"Bad Request: chat not found"}

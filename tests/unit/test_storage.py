@@ -88,3 +88,24 @@ def test_knowledge_versions_are_kept_and_found_after_a_restart(tmp_path: Path) -
     assert fresh.current.version == "other"
     assert fresh.get(version).version == version  # rebuilt from TinyDB
     assert fresh.get("never-existed").version == "other"
+
+
+def test_only_the_last_knowledge_versions_are_kept(tmp_path: Path) -> None:
+    from bot.kb.loader import read_raw
+    from bot.kb.store import KEEP_VERSIONS, KnowledgeStore
+    from bot.storage.database import open_knowledge_database
+    from tests.conftest import KNOWLEDGE_DIR
+
+    db = open_knowledge_database(tmp_path)
+    store = KnowledgeStore.from_directory(KNOWLEDGE_DIR, db)
+    first = store.current.version
+    raw, _ = read_raw(KNOWLEDGE_DIR)
+    for n in range(KEEP_VERSIONS + 3):
+        meta = store.current.meta.model_copy(update={"version": f"v{n}"})
+        store.publish(replace(store.current, meta=meta), raw)
+    versions = [doc["version"] for doc in db.table("versions").all()]
+    assert len(versions) == KEEP_VERSIONS and versions[-1] == f"v{KEEP_VERSIONS + 2}"
+    assert first not in versions
+    assert store.get("v2").version == f"v{KEEP_VERSIONS + 2}"  # pruned: the current one
+    assert store.get("v10").version == "v10"
+    db.close()

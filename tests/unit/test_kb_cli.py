@@ -1,0 +1,84 @@
+"""`python -m bot kb diff|apply|rollback|export|history` on a copy of knowledge/."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.kb.loader import COLLECTIONS
+from tests.conftest import KNOWLEDGE_DIR
+
+
+@pytest.fixture
+def kdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    target = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, target, ignore=shutil.ignore_patterns(".lock", ".pending"))
+    monkeypatch.chdir(tmp_path)  # no .env from the project
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(target))
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("BOT_TOKEN", raising=False)
+    return target
+
+
+def write_change(tmp_path: Path, kdir: Path) -> Path:
+    record = json.loads((kdir / "aid.json").read_text())[0]
+    path = tmp_path / "aid.json"
+    path.write_text(json.dumps({"upsert": [{**record, "id": "cli-scheme"}]}))
+    return path
+
+
+def test_diff_apply_history_rollback_export(kdir: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    original = (kdir / "aid.json").read_bytes()
+    version = json.loads((kdir / "meta.json").read_text())["version"]
+    change = write_change(tmp_path, kdir)
+
+    assert main(["kb", "diff", str(change)]) == 0
+    out = capsys.readouterr().out
+    assert f"against version {version}" in out and "aid: added cli-scheme" in out
+    assert (kdir / "aid.json").read_bytes() == original
+
+    assert main(["kb", "apply", str(change)]) == 0
+    out = capsys.readouterr().out
+    assert "version 2026." in out and f"(was {version})" in out
+    assert "cli-scheme" in (kdir / "aid.json").read_text()
+    assert main(["kb", "apply", str(change)]) == 0
+    assert "no change" in capsys.readouterr().out
+
+    assert main(["kb", "history"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and "\tcli:" in lines[0] and "\tapply\t" in lines[0]
+    assert "+1 ~0 -0" in lines[0] and lines[0].endswith("aid.json")
+
+    assert main(["kb", "rollback"]) == 0
+    assert "applied" in capsys.readouterr().out
+    assert json.loads((kdir / "aid.json").read_bytes()) == json.loads(original)
+    assert main(["kb", "rollback", "1999.01.01-1"]) == 1
+    assert "no backup of version" in capsys.readouterr().out
+
+    out_dir = tmp_path / "export"
+    assert main(["kb", "export", str(out_dir)]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(f"{n}.json" for n in COLLECTIONS)
+    assert (out_dir / "aid.json").read_bytes() == (kdir / "aid.json").read_bytes()
+
+
+def test_refused_files_exit_non_zero_and_change_nothing(kdir: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    before = {n: (kdir / f"{n}.json").read_bytes() for n in COLLECTIONS}
+    bad = tmp_path / "aid.json"
+    bad.write_text("[]")
+    assert main(["kb", "apply", str(bad)]) == 1
+    assert "refused (empties)" in capsys.readouterr().out
+    bad.write_bytes(b"{nope")
+    assert main(["kb", "apply", str(bad)]) == 1
+    assert "refused (not_json)" in capsys.readouterr().out
+    assert main(["kb", "apply", str(tmp_path / "missing.json")]) == 2
+    assert "no such file" in capsys.readouterr().out
+    assert main(["kb", "rollback"]) == 1
+    assert "no earlier version" in capsys.readouterr().out
+    assert {n: (kdir / f"{n}.json").read_bytes() for n in COLLECTIONS} == before
