@@ -20,6 +20,7 @@ from aiogram import Bot
 
 from bot.app import register_commands
 from bot.config import PROJECT_ROOT
+from bot.kb.admin import KnowledgeAdmin
 from bot.kb.loader import COLLECTIONS
 from bot.render.templates import Renderer
 from tests.e2e.fake_api import BotMessage, FakeBotAPI
@@ -130,6 +131,13 @@ async def test_admins_update_the_live_base_and_users_follow(fake: FakeBotAPI,
             assert "refusé" in text_of(reply) and reason in text_of(reply), text_of(reply)
             assert not any(FakeBotAPI.buttons(m) for m in reply)
         assert len(fake.downloads) == downloads + len(broken) - 1
+        many = json.dumps({"upsert": [{"id": f"bad-{i}"} for i in range(25)]}).encode()
+        problems = KnowledgeAdmin(kdir, tmp_path / "scratch").propose_upload(many, "aid.json")
+        assert problems.refusal is not None and len(problems.refusal.problems) > 25
+        reply = text_of(await admin.upload(many))
+        assert len([line for line in reply.splitlines() if line.startswith("• aid.json")]) == 20
+        assert f"et {len(problems.refusal.problems) - 20} autre(s)" in reply
+        assert "aid.json [bad-0] name: Field required" in reply
         assert snapshot(kdir) == before
         assert len(aid) == len(json.loads((kdir / "aid.json").read_text()))
 
