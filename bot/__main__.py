@@ -222,16 +222,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command == "kb":
-        try:
-            return kb_cli.run(args, settings.knowledge_dir, settings.data_dir)
-        except KnowledgeError as exc:
-            print(f"Knowledge base error: {exc}", file=sys.stderr)
-            return 2
-        except OSError as exc:
-            print(f"Storage error: {exc}", file=sys.stderr)
-            return 2
     try:
+        if args.command == "kb":
+            return kb_cli.run(args, settings.knowledge_dir, settings.data_dir)
         if args.command == "advisor":
             try:
                 return asyncio.run(run_advisor_command(args, settings))

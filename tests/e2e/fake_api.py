@@ -1717,6 +1717,20 @@ class FakeBotAPI:
             raise TelegramError(400, "Bad Request: message caption is too long")
         self._check_markup_limits(markup)
         sizes = self._photo_sizes(data)
+        return self._captioned(user, params, plain, entities, markup, reply_to,
+                               photo=sizes, photo_data=data)
+
+    def _captioned(
+        self,
+        user: _User,
+        params: dict[str, str],
+        plain: str,
+        entities: list[dict[str, Any]],
+        markup: dict[str, Any] | None,
+        reply_to: dict[str, Any] | None,
+        **media: Any,
+    ) -> Any:
+        """Store a captioned media message (photo, document) the bot sent; its Message."""
         message_id = user.next_message_id
         user.next_message_id += 1
         message = BotMessage(
@@ -1729,8 +1743,7 @@ class FakeBotAPI:
             params.get("parse_mode") or None,
             markup,
             reply_to=reply_to,
-            photo=sizes,
-            photo_data=data,
+            **media,
         )
         user.bot_messages[message_id] = message
         return self._message_dict(message)
@@ -1806,23 +1819,8 @@ class FakeBotAPI:
             raise TelegramError(400, "Bad Request: message caption is too long")
         self._check_markup_limits(markup)
         self._files[stored.file_id] = stored
-        message_id = user.next_message_id
-        user.next_message_id += 1
-        message = BotMessage(
-            user.id,
-            message_id,
-            int(time.time()),
-            params.get("caption", ""),
-            plain,
-            entities,
-            params.get("parse_mode") or None,
-            markup,
-            reply_to=reply_to,
-            document=stored.document_dict(),
-            document_data=stored.data,
-        )
-        user.bot_messages[message_id] = message
-        return self._message_dict(message)
+        return self._captioned(user, params, plain, entities, markup, reply_to,
+                               document=stored.document_dict(), document_data=stored.data)
 
     def _document_file(self, document: str, files: dict[str, tuple[str, bytes]]) -> _StoredFile:
         """The file named by sendDocument's ``document``: a new upload or a known document."""
