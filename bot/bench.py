@@ -30,6 +30,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.console import LocalSession
 from bot.dialog.profile import Profile
 from bot.kb.loader import load_directory
+from bot.kb.models import Aid, Text
 from bot.kb.snapshot import KnowledgeBase
 from bot.storage.journal import JournalStore
 
@@ -142,12 +143,21 @@ async def bench_dialogs(stored: list[int], dialogs: int) -> dict[str, Any]:
     return results
 
 
-def synthetic(kb: KnowledgeBase, factor: int) -> KnowledgeBase:
-    """The shipped base with every landing and aid record copied `factor` times (new ids)."""
+def synthetic(kb: KnowledgeBase, factor: int, distinct: bool = False) -> KnowledgeBase:
+    """The shipped base with every landing and aid record copied `factor` times (new ids).
+    Copies share their scheme's rules (judged once); with `distinct`, every copy's criteria
+    read differently, so every scheme is judged on its own (the worst case)."""
     landing = {f"{k}-{i}"[:40]: r.model_copy(update={"id": f"{k}-{i}"[:40]})
                for i in range(factor) for k, r in kb.landing.items()}
-    aid = {f"{k}-{i}"[:40]: a.model_copy(update={"id": f"{k}-{i}"[:40]})
-           for i in range(factor) for k, a in kb.aid.items()}
+
+    def copy(aid: Aid, i: int) -> Aid:
+        update: dict[str, Any] = {"id": f"{aid.id}-{i}"[:40]}
+        if distinct:
+            update["criteria"] = [c.model_copy(update={"text": Text(
+                fr=f"{c.text.fr} ({i})", en=f"{c.text.en} ({i})")}) for c in aid.criteria]
+        return aid.model_copy(update=update)
+
+    aid = {f"{k}-{i}"[:40]: copy(a, i) for i in range(factor) for k, a in kb.aid.items()}
     return replace(kb, landing=landing, aid=aid)
 
 
@@ -158,8 +168,8 @@ def bench_advice(kb: KnowledgeBase, runs: int) -> dict[str, Any]:
         "home_region": "bretagne", "stage": "first_steps", "vie": "yes", "vie_count": "2",
         "budget": "b50_150k"})
     results: dict[str, Any] = {}
-    for factor in (1, 10, 100):
-        base = kb if factor == 1 else synthetic(kb, factor)
+    for factor, distinct in ((1, False), (10, False), (100, False), (100, True)):
+        base = kb if factor == 1 else synthetic(kb, factor, distinct)
         gc.collect()
         gc.freeze()  # long-lived knowledge objects out of the collector's way, as in the bot
         samples = []
@@ -167,8 +177,8 @@ def bench_advice(kb: KnowledgeBase, runs: int) -> dict[str, Any]:
             start = time.perf_counter()
             advise(profile, base, TODAY)
             samples.append(time.perf_counter() - start)
-        results[f"x{factor}"] = {**summary(samples), "landing": len(base.landing),
-                                 "aid": len(base.aid)}
+        results[f"x{factor}" + ("_distinct" if distinct else "")] = {
+            **summary(samples), "landing": len(base.landing), "aid": len(base.aid)}
     return results
 
 
@@ -353,7 +363,7 @@ def table(results: dict[str, Any]) -> str:
     lines.append(f"bare aiogram echo update              {e['p50_ms']:7.3f}  {e['p99_ms']:7.3f}  "
                  f"{e['per_s']:7.0f}")
     for name, s in results["advice"].items():
-        lines.append(f"advice, knowledge base {name:<5} ({s['landing']:>5} landing)"
+        lines.append(f"advice, base {name:<13} ({s['aid']:>5} aid)    "
                      f" {s['p50_ms']:6.3f}  {s['p99_ms']:7.3f}  {s['per_s']:7.0f}")
     for count, s in results["writes_by_stored_users"].items():
         lines.append(f"durable write, {count:>7} stored users  {s['p50_ms']:7.3f}  "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -108,3 +109,21 @@ def judge(aid: Aid, profile: Profile, today: dt.date) -> AidVerdict:
     if unknown:
         return AidVerdict(aid, Eligibility.to_check, results, unknown)
     return AidVerdict(aid, Eligibility.eligible, results, None)
+
+
+def judge_many(aids: Iterable[Aid], profile: Profile, today: dt.date,
+               signature: Callable[[Aid], Hashable]) -> list[AidVerdict]:
+    """`judge` for each scheme; schemes with the same signature (status, dates, criteria with
+    their texts) share one verdict, so the cost follows the number of distinct rule sets."""
+    memo: dict[Hashable, AidVerdict] = {}
+    out: list[AidVerdict] = []
+    for aid in aids:
+        key = signature(aid)
+        seen = memo.get(key)
+        if seen is None:
+            seen = memo[key] = judge(aid, profile, today)
+            out.append(seen)
+        else:
+            out.append(AidVerdict(aid, seen.eligibility, seen.results, seen.deciding,
+                                  seen.reason))
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.advice.eligibility import AidVerdict, Eligibility, judge
+from bot.advice.eligibility import AidVerdict, Eligibility, judge_many
 from bot.dialog.profile import Profile
 from bot.dialog.questions import Band
 from bot.kb.models import (
@@ -99,7 +99,11 @@ def advise(profile: Profile, kb: KnowledgeBase, today: dt.date) -> Advice:
     # Schemes reserved to other regions are only counted: judging them all would cost time in
     # proportion to every region's schemes, for verdicts the plan does not show.
     to_judge, others = kb.aid_for(profile.home_region)
-    verdicts = [judge(a, profile, today) for a in to_judge]
+    verdicts = judge_many(to_judge, profile, today, kb.signature)
+    by: dict[Eligibility, list[AidVerdict]] = {e: [] for e in Eligibility}
+    for v in verdicts:
+        by[v.eligibility].append(v)
+    usable = by[Eligibility.eligible] + by[Eligibility.to_check]
     landing = recommend_landing(profile, kb)
     vie = vie_advice(profile, kb)
     return Advice(
@@ -107,16 +111,13 @@ def advise(profile: Profile, kb: KnowledgeBase, today: dt.date) -> Advice:
         kb_version=kb.version,
         landing=landing,
         vie=vie,
-        aid=tuple(
-            [v for v in verdicts if v.eligibility is Eligibility.eligible]
-            + [v for v in verdicts if v.eligibility is Eligibility.to_check]
-        ),
-        aid_not_eligible=tuple(v for v in verdicts if v.eligibility is Eligibility.not_eligible),
+        aid=tuple(usable),
+        aid_not_eligible=tuple(by[Eligibility.not_eligible]),
         aid_other_regions=others,
-        aid_closed=tuple(v for v in verdicts if v.eligibility is Eligibility.closed),
-        aid_proposals=tuple(v for v in verdicts if v.eligibility is Eligibility.proposal),
-        budget=estimate_budget(profile, kb, vie, landing, verdicts),
-        next_steps=next_steps(profile, kb, landing, verdicts),
+        aid_closed=tuple(by[Eligibility.closed]),
+        aid_proposals=tuple(by[Eligibility.proposal]),
+        budget=estimate_budget(profile, kb, vie, landing, usable),
+        next_steps=next_steps(profile, kb, landing, usable),
     )
 
 

@@ -99,6 +99,12 @@ def dump(value: Any) -> bytes:
     return (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
+def version_key(version: str) -> tuple[str, int]:
+    """Orders YYYY.MM.DD-N versions by day, then N as a number (-10 after -9)."""
+    m = _VERSION.match(version)
+    return (m.group(1), int(m.group(2))) if m else (version, -1)
+
+
 def next_version(today: dt.date, known: list[str]) -> str:
     """YYYY.MM.DD-N, N one above any version of that day already known."""
     day = today.strftime("%Y.%m.%d")
@@ -277,7 +283,7 @@ class KnowledgeAdmin:
         for name in COLLECTIONS:
             shutil.copy2(self.knowledge_dir / f"{name}.json", tmp / f"{name}.json")
         _write_file(tmp / "saved_at", dt.datetime.now(dt.UTC).isoformat(
-            timespec="seconds").encode())
+            timespec="microseconds").encode())
         os.replace(tmp, target)
 
     def backups(self) -> list[str]:
@@ -287,7 +293,7 @@ class KnowledgeAdmin:
         found = [p for p in self.backup_dir.iterdir()
                  if p.is_dir() and not p.name.startswith(".")]
         found.sort(key=lambda p: ((p / "saved_at").read_text() if (p / "saved_at").exists()
-                                  else "", p.name), reverse=True)
+                                  else "", *version_key(p.name)), reverse=True)
         return [p.name for p in found]
 
     def _prune_backups(self) -> None:

@@ -21,6 +21,14 @@ from bot.kb.models import (
 )
 
 
+def rule_signature(aid: Aid) -> tuple[object, ...]:
+    """What a verdict on this scheme depends on: two schemes with the same signature get the
+    same verdict for any profile (the criteria's texts included, as the plan shows them)."""
+    return (aid.status, aid.valid_from, aid.valid_to, tuple(
+        (c.field, c.op, tuple(c.value) if isinstance(c.value, list) else c.value,
+         c.text.fr, c.text.en) for c in aid.criteria))
+
+
 def reserved_to(aid: Aid) -> frozenset[str] | None:
     """The home regions an active scheme is reserved to (None: open to all regions)."""
     if aid.status is not AidStatus.active:
@@ -50,6 +58,7 @@ class KnowledgeBase:
     _by_region: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
     _aid_open: list[Aid] = field(init=False, repr=False, compare=False)
     _aid_by_home: dict[str, list[Aid]] = field(init=False, repr=False, compare=False)
+    _signatures: dict[str, tuple[object, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_country: dict[str, list[Landing]] = {}
@@ -69,6 +78,8 @@ class KnowledgeBase:
                 aid_open.append(aid)
             for region in regions or ():
                 aid_by_home.setdefault(region, []).append(aid)
+        object.__setattr__(self, "_signatures",
+                           {aid.id: rule_signature(aid) for aid in self.aid.values()})
         object.__setattr__(self, "_aid_open", aid_open)
         object.__setattr__(self, "_aid_by_home", aid_by_home)
 
@@ -84,6 +95,11 @@ class KnowledgeBase:
         mine = self._aid_by_home.get(home_region, [])
         reserved = len(self.aid) - len(self._aid_open)
         return [*self._aid_open, *mine], reserved - len(mine)
+
+    def signature(self, aid: Aid) -> tuple[object, ...]:
+        """The scheme's rule signature, computed once per snapshot."""
+        found = self._signatures.get(aid.id)
+        return found if found is not None else rule_signature(aid)
 
     def countries_in(self, world_region: str) -> list[Country]:
         return [c for c in self.countries.values() if c.world_region == world_region]

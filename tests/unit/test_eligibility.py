@@ -98,3 +98,33 @@ def test_closed_and_proposed_schemes_are_never_offered(fields: dict[str, Any],
 def test_scheme_not_yet_open_is_to_check() -> None:
     v = judge(aid(valid_from="2027-01-01"), profile(), TODAY)
     assert v.eligibility is Eligibility.to_check and v.reason == "not_open_yet"
+
+
+@pytest.mark.parametrize("answers", [
+    {},
+    {"sector": "saas", "headcount": "h10_49", "turnover": "t1_10m", "home_region": "bretagne",
+     "target_region": "asia", "target_country": "sg", "stage": "first_steps", "vie": "yes",
+     "vie_count": "2"},
+    {"headcount": "h250", "turnover": "t500m", "home_region": "occitanie", "stage": "established",
+     "vie": "no"},
+])
+def test_judge_many_gives_exactly_the_verdicts_of_judge(kb: Any, answers: dict[str, str]) -> None:
+    from dataclasses import replace
+
+    from bot.advice.eligibility import judge_many
+    from bot.kb.models import Text
+
+    profile = Profile.from_answers(answers)
+    today = dt.date(2026, 11, 26)
+    # Every scheme twice: once as shipped, once as a copy whose criteria read differently.
+    copies = {}
+    for a in kb.aid.values():
+        criteria = [c.model_copy(update={"text": Text(fr=c.text.fr + " *", en=c.text.en)})
+                    for c in a.criteria]
+        copies[a.id + "-x"] = a.model_copy(update={"id": a.id + "-x", "criteria": criteria})
+    base = replace(kb, aid={**kb.aid, **copies})
+    schemes = list(base.aid.values())
+    many = judge_many(schemes, profile, today, base.signature)
+    assert many == [judge(a, profile, today) for a in schemes]
+    for v in many:  # each verdict names its own scheme and shows that scheme's criteria
+        assert [r.criterion.text for r in v.results] == [c.text for c in v.aid.criteria]

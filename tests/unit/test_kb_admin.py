@@ -370,3 +370,12 @@ def test_sigkill_during_applies_leaves_one_whole_version(kdir: Path, tmp_path: P
         assert n >= acknowledged  # no acknowledged apply lost
         assert not (kdir / PENDING).exists()
     assert acknowledged > KILLS  # the kills did land between and during applies
+
+
+def test_versions_order_by_number_not_by_text() -> None:
+    from bot.kb.admin import version_key
+
+    versions = ["2026.11.26-3", "2026.11.26-24", "2026.11.25-9", "2026.11.26-10"]
+    assert sorted(versions, key=version_key) == [
+        "2026.11.25-9", "2026.11.26-3", "2026.11.26-10", "2026.11.26-24"]
+    assert next_version(TODAY, versions) == "2026.11.26-25"
