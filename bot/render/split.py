@@ -13,12 +13,20 @@ from collections.abc import Iterable
 
 LIMIT = 4096
 _TAG = re.compile(r"<[^>]+>")
+# An HTML entity stands for one character. Replacing each by one non-space character measures
+# like html.unescape without decoding (which was a third of the plan update's cost).
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _OPEN_OR_CLOSE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)")
+
+
+def _plain(text: str) -> str:
+    """The text as Telegram measures it, every entity one placeholder character."""
+    return _ENTITY.sub("&", _TAG.sub("", text))
 
 
 def visible_length(text: str) -> int:
     """Length as Telegram counts it: without tags, entities decoded, ends trimmed."""
-    return len(html.unescape(_TAG.sub("", text)).strip())
+    return len(_plain(text).strip())
 
 
 def _depth(text: str) -> int:
@@ -53,7 +61,7 @@ def _cut_line(line: str, limit: int) -> list[str]:
 
 def _plain_length(text: str) -> int:
     """Visible length before Telegram trims the ends: never less than what Telegram counts."""
-    return len(html.unescape(_TAG.sub("", text)))
+    return len(_plain(text))
 
 
 def _greedy(units: list[str], sep: str, limit: int) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +38,12 @@ def format_date(day: dt.date, locale: str) -> str:
     return day.strftime("%-d %B %Y")
 
 
+@lru_cache(maxsize=4096)
+def _host(url: object) -> str:
+    """The site a source link points to, as shown beside a fact (parsed once per URL)."""
+    return urlsplit(str(url)).netloc.removeprefix("www.")
+
+
 class Renderer:
     """Renders `templates/<locale>/<name>.html` and the button labels of `labels.json`."""
 
@@ -50,11 +56,13 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # Templates change with a deploy, not while running: no stat() per message.
+            auto_reload=False,
         )
         self.env.filters["eur"] = self._eur
         self.env.filters["day"] = self._day
         self.env.filters["loc"] = self._loc
-        self.env.filters["host"] = lambda url: urlsplit(str(url)).netloc.removeprefix("www.")
+        self.env.filters["host"] = _host
         self.env.globals["label"] = self._label
         self.labels: dict[str, dict[str, str]] = {
             loc: json.loads((directory / loc / "labels.json").read_text(encoding="utf-8"))

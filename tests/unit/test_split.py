@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.render.split import LIMIT, pack, visible_length
 from tests.e2e.fake_api import parse_html
 
@@ -58,3 +60,17 @@ def test_a_blockquote_is_never_cut_open() -> None:
     for message in messages:
         parse_html(message)
         assert message.count("<blockquote") == message.count("</blockquote>")
+
+
+@pytest.mark.parametrize("text", [
+    "<b>a &amp; b</b> &lt;c&gt; &#39;d&#39; &#x27;e&#x27; &quot;f&quot;",
+    "  <i>x</i>  ",
+    "caf\u00e9 &eacute; <a href=\"https://e.x/?a=1&amp;b=2\">lien</a>",
+    "no markup at all",
+])
+def test_visible_length_counts_each_entity_as_one_character(text: str) -> None:
+    import html
+    import re
+
+    expected = len(html.unescape(re.sub(r"<[^>]+>", "", text)).strip())
+    assert visible_length(text) == expected
