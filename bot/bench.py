@@ -263,26 +263,72 @@ async def bench_cold_start(runs: int) -> dict[str, Any]:
             "import_aiogram_median_s": statistics.median(baseline)}
 
 
-async def bench_e2e(users: int) -> dict[str, Any]:
-    """`users` simulated users at once, each running a whole dialog against `python -m bot`
-    over HTTP (the tests' fake Bot API server): time from a user's action to the bot's reply."""
+# The end-to-end baseline: a bare aiogram bot that answers every message and button with one
+# message carrying a button, polled the same way as `python -m bot`.
+ECHO_BOT = """
+import asyncio, os
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+KEYBOARD = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
+    text="plan", callback_data="n:echo:plan")]])
+dp = Dispatcher()
+
+@dp.message()
+async def echo(message: Message) -> None:
+    await message.answer(message.text or "?", reply_markup=KEYBOARD)
+
+@dp.callback_query()
+async def pressed(query: CallbackQuery) -> None:
+    await query.answer()
+    await query.message.answer("plan", reply_markup=KEYBOARD)
+
+session = AiohttpSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"]))
+asyncio.run(dp.start_polling(Bot(os.environ["BOT_TOKEN"], session=session)))
+"""
+
+
+async def bench_e2e(users: int, think: tuple[float, float] = (0.0, 0.0),
+                    spread: float = 0.0, echo: bool = False) -> dict[str, Any]:
+    """`users` simulated users, each running a whole dialog against `python -m bot` over HTTP
+    (the tests' fake Bot API server): time from a user's action to the bot's reply.
+
+    With the defaults every user starts at once and answers the moment the reply arrives (a
+    closed loop: the bot's capacity). `think` (seconds, min and max) is a person reading and
+    tapping between replies; `spread` spreads the first /start over that many seconds. With
+    `echo`, the bot is the bare aiogram echo bot instead (the baseline under the same load)."""
     try:
-        from tests.e2e.fake_api import DEFAULT_TOKEN, FakeBotAPI
+        from tests.e2e.fake_api import DEFAULT_TOKEN, Call, FakeBotAPI
     except ImportError:
         return {"skipped": "tests/e2e/fake_api.py not found"}
     import os
+    import random
     import sys
 
+    rng = random.Random(7)
     fake = FakeBotAPI()
     await fake.start()
     latencies: list[float] = []
     completed = 0
     failures: list[str] = []
+    replies: dict[int, asyncio.Event] = {}
+
+    def on_call(call: Call) -> None:
+        """Wake the user a message was sent to (no polling: the harness stays light)."""
+        if call.method in ("sendMessage", "editMessageReplyMarkup") and call.response.get("ok"):
+            event = replies.get(int(call.params.get("chat_id", "0") or 0))
+            if event is not None:
+                event.set()
+
+    fake.listeners.append(on_call)
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "BOT_TOKEN": DEFAULT_TOKEN, "TELEGRAM_API_URL": fake.base_url,
                "DATA_DIR": tmp, "LOG_LEVEL": "ERROR"}
+        command = ["-c", ECHO_BOT] if echo else ["-m", "bot"]
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", env=env, cwd=PROJECT_ROOT,
+            sys.executable, *command, env=env, cwd=PROJECT_ROOT,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         while not getattr(fake, "_pollers", None) and not fake.calls("getUpdates"):
             await asyncio.sleep(0.01)
@@ -293,21 +339,32 @@ async def bench_e2e(users: int) -> dict[str, Any]:
             messages = fake.messages(user_id)
             return len(messages) > before and bool(FakeBotAPI.buttons(messages[-1]))
 
-        async def reply_to(user_id: int, before: int, timeout: float = 60) -> bool:
-            start = time.perf_counter()
+        async def reply_to(user_id: int, before: int, start: float,
+                           timeout: float = 120) -> bool:
+            event = replies[user_id]
             while not answered(user_id, before):
-                if time.perf_counter() - start > timeout:
+                event.clear()
+                try:
+                    await asyncio.wait_for(event.wait(), timeout - (time.perf_counter() - start))
+                except TimeoutError:
                     return False
-                await asyncio.sleep(0.002)
             latencies.append(time.perf_counter() - start)
             return True
 
+        async def act(user_id: int) -> tuple[int, float]:
+            if think[1] > 0:
+                await asyncio.sleep(rng.uniform(*think))
+            return len(fake.messages(user_id)), time.perf_counter()
+
         async def one_user(user_id: int) -> None:
             nonlocal completed
-            for text in DIALOG_TEXTS:
-                before = len(fake.messages(user_id))
+            replies[user_id] = asyncio.Event()
+            await asyncio.sleep(rng.uniform(0, spread))
+            for index, text in enumerate(DIALOG_TEXTS):
+                before, start = (len(fake.messages(user_id)), time.perf_counter()) \
+                    if index == 0 else await act(user_id)
                 fake.send_message(user_id, text)
-                if not await reply_to(user_id, before):
+                if not await reply_to(user_id, before, start):
                     failures.append(f"{user_id}: no reply to {text!r}")
                     return
             recap = fake.messages(user_id)[-1]
@@ -315,9 +372,9 @@ async def bench_e2e(users: int) -> dict[str, Any]:
             if plan is None:
                 failures.append(f"{user_id}: no plan button")
                 return
-            before = len(fake.messages(user_id))
+            before, start = await act(user_id)
             fake.press_button(user_id, recap.message_id, plan)
-            if await reply_to(user_id, before):
+            if await reply_to(user_id, before, start):
                 completed += 1
 
         started = time.perf_counter()
@@ -326,9 +383,11 @@ async def bench_e2e(users: int) -> dict[str, Any]:
         process.terminate()
         await process.wait()
     await fake.stop()
-    return {"users": users, "completed": completed, "failures": len(failures),
-            "rejected_requests": len(fake.errors), "p50_ms": pct(latencies, 0.5) * 1000,
-            "p95_ms": pct(latencies, 0.95) * 1000, "updates_per_s": len(latencies) / elapsed}
+    return {"bot": "echo" if echo else "export-advisor", "users": users,
+            "think_s": list(think), "spread_s": spread, "completed": completed,
+            "failures": len(failures), "rejected_requests": len(fake.errors),
+            "p50_ms": pct(latencies, 0.5) * 1000, "p95_ms": pct(latencies, 0.95) * 1000,
+            "p99_ms": pct(latencies, 0.99) * 1000, "updates_per_s": len(latencies) / elapsed}
 
 
 async def main_async(quick: bool) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from aiogram import Router
 
 from bot.handlers import (
@@ -18,6 +21,34 @@ from bot.handlers import (
 )
 
 
+def _on_the_loop(resolve: Callable[[Any], Any]) -> Callable[[Any], Awaitable[Any]]:
+    async def check(event: Any) -> Any:
+        return resolve(event)
+
+    return check
+
+
+def run_filters_inline(router: Router) -> Router:
+    """Evaluate magic filters (F...) on the event loop.
+
+    aiogram awaits any plain callable through asyncio.to_thread (CallableObject.call in
+    aiogram/dispatcher/event/handler.py), magic filters included: a thread hop per filter per
+    update, about 40 % of the bot's time under load (py-spy, issue 7). They only read
+    attributes of the update, so they run inline here. A test checks no filter or handler is
+    left to a thread.
+    """
+    for observer in router.observers.values():
+        # _handler holds the router-level filters (router.message.filter(...)).
+        for handler in (observer._handler, *observer.handlers):
+            for event_filter in handler.filters or ():
+                if event_filter.magic is not None and not event_filter.awaitable:
+                    event_filter.callback = _on_the_loop(event_filter.magic.resolve)
+                    event_filter.awaitable = True
+    for sub in router.sub_routers:
+        run_filters_inline(sub)
+    return router
+
+
 def build_routers() -> list[Router]:
     """Fresh routers each call (a router can be attached to one dispatcher only)."""
     # advisor: before commands, so /start i_<code> (an invitation) is tried before /start.
@@ -25,7 +56,8 @@ def build_routers() -> list[Router]:
     # /start s_<code> (a shared plan); any other payload falls through to the plain /start.
     # kb_admin: admins only, before the questionnaire, so an admin's document is an upload
     # even mid-dialog; anyone else's falls through to the questionnaire and fallback.
-    return [errors.build_router(), kb_admin.build_router(), advisor.build_router(),
-            referral.build_router(), sharing.build_router(), commands.build_router(),
-            privacy.build_router(), alerts.build_router(), questionnaire.build_router(),
-            fallback.build_router()]
+    routers = [errors.build_router(), kb_admin.build_router(), advisor.build_router(),
+               referral.build_router(), sharing.build_router(), commands.build_router(),
+               privacy.build_router(), alerts.build_router(), questionnaire.build_router(),
+               fallback.build_router()]
+    return [run_filters_inline(router) for router in routers]

@@ -35,7 +35,10 @@ SHOWN_PROBLEMS = 20
 HISTORY_SHOWN = 5
 
 
-def is_admin(event: Message | CallbackQuery, admin_ids: frozenset[int] = frozenset()) -> bool:
+async def is_admin(event: Message | CallbackQuery,
+                   admin_ids: frozenset[int] = frozenset()) -> bool:
+    # async on purpose: aiogram runs a plain-function filter in a worker thread
+    # (aiogram/dispatcher/event/handler.py, CallableObject.call), for every update.
     return event.from_user is not None and event.from_user.id in admin_ids
 
 

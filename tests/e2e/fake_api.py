@@ -825,6 +825,9 @@ class FakeBotAPI:
         self.callback_timeout = callback_timeout
         self.base_url = ""
         self.requests: list[Call] = []
+        # Called with each answered request (not failures injected by fail_next): lets a load
+        # generator wait for replies without polling.
+        self.listeners: list[Callable[[Call], None]] = []
         self.errors: list[Rejection] = []
         self.violations: list[str] = []
         self.callbacks: dict[str, CallbackQueryRecord] = {}
@@ -1201,7 +1204,10 @@ class FakeBotAPI:
             except TelegramError as exc:
                 payload, status = exc.payload(), exc.code
                 self.errors.append(Rejection(name, params, exc.description))
-            self.requests.append(Call(name, params, payload))
+            call = Call(name, params, payload)
+            self.requests.append(call)
+            for listener in self.listeners:
+                listener(call)
             return web.json_response(
                 payload, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False)
             )
