@@ -409,8 +409,22 @@ async def main_async(quick: bool) -> dict[str, Any]:
         "writes_by_stored_users": bench_writes(stored, 2_000 if quick else 10_000),
         "memory": bench_memory(10_000 if quick else 100_000),
         "cold_start": await bench_cold_start(2 if quick else 5),
-        "end_to_end": await bench_e2e(50 if quick else 500),
+        "end_to_end": await bench_e2e_variants(50 if quick else 500),
     }
+
+
+HUMAN_THINK = (2.0, 6.0)  # seconds a person takes to read a reply and tap or type the next
+
+
+async def bench_e2e_variants(users: int) -> dict[str, Any]:
+    """The bot and the bare echo bot, each under the same two loads: everyone at once with no
+    pause (capacity), and everyone at once with a person's pause between replies."""
+    out: dict[str, Any] = {}
+    for echo in (False, True):
+        for think in ((0.0, 0.0), HUMAN_THINK):
+            key = f"{'echo' if echo else 'bot'}_{'paced' if think[1] else 'closed'}"
+            out[key] = await bench_e2e(users, think=think, echo=echo)
+    return out
 
 
 def table(results: dict[str, Any]) -> str:
@@ -435,11 +449,15 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"cold start to the first getUpdates: median {c['median_s']:.2f} s, "
                      f"max {c['max_s']:.2f} s ({c['runs']} runs); importing aiogram alone: "
                      f"{c['import_aiogram_median_s']:.2f} s")
-    e2e = results["end_to_end"]
-    if "p95_ms" in e2e:
-        lines.append(f"end to end, {e2e['users']} users at once: {e2e['completed']} plans, "
-                     f"{e2e['failures']} failures, {e2e['rejected_requests']} rejected requests; "
-                     f"action to reply p50 {e2e['p50_ms']:.0f} ms, p95 {e2e['p95_ms']:.0f} ms; "
+    for e2e in results["end_to_end"].values():
+        if "p95_ms" not in e2e:
+            continue
+        pause = ("no pause" if not e2e["think_s"][1]
+                 else f"{e2e['think_s'][0]:g}-{e2e['think_s'][1]:g} s pauses")
+        lines.append(f"end to end, {e2e['bot']}, {e2e['users']} users at once, {pause}: "
+                     f"{e2e['completed']} plans, {e2e['failures']} failures, "
+                     f"{e2e['rejected_requests']} rejected requests; action to reply p50 "
+                     f"{e2e['p50_ms']:.0f} ms, p95 {e2e['p95_ms']:.0f} ms; "
                      f"{e2e['updates_per_s']:.0f} updates/s")
     lines.append(f"ratio dialog p99 / echo p99: {results['ratio_p99_vs_echo']:.2f}; "
                  f"growth of dialog p99 from 1k to the largest base: "
