@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -11,6 +11,7 @@ from functools import lru_cache
 from bot.dialog.profile import Profile
 from bot.dialog.questions import Band
 from bot.kb.models import Aid, AidStatus, Criterion, CriterionField
+from bot.kb.snapshot import rule_signature
 
 
 class Verdict(StrEnum):
@@ -112,18 +113,21 @@ def judge(aid: Aid, profile: Profile, today: dt.date) -> AidVerdict:
 
 
 def judge_many(aids: Iterable[Aid], profile: Profile, today: dt.date,
-               signature: Callable[[Aid], Hashable]) -> list[AidVerdict]:
-    """`judge` for each scheme; schemes with the same signature (status, dates, criteria with
-    their texts) share one verdict, so the cost follows the number of distinct rule sets."""
+               rule_of: Mapping[str, Hashable]) -> list[AidVerdict]:
+    """`judge` for each scheme; schemes with the same rule set (`rule_of`: scheme id -> rule-set
+    key, see snapshot.rule_signature) share one verdict, so the cost follows the number of
+    distinct rule sets."""
     memo: dict[Hashable, AidVerdict] = {}
     out: list[AidVerdict] = []
+    append, known = out.append, rule_of.get
     for aid in aids:
-        key = signature(aid)
+        key = known(aid.id)
+        if key is None:
+            key = rule_signature(aid)
         seen = memo.get(key)
         if seen is None:
             seen = memo[key] = judge(aid, profile, today)
-            out.append(seen)
+            append(seen)
         else:
-            out.append(AidVerdict(aid, seen.eligibility, seen.results, seen.deciding,
-                                  seen.reason))
+            append(AidVerdict(aid, seen.eligibility, seen.results, seen.deciding, seen.reason))
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.advice.eligibility import AidVerdict, Eligibility, judge_many
@@ -99,7 +100,7 @@ def advise(profile: Profile, kb: KnowledgeBase, today: dt.date) -> Advice:
     # Schemes reserved to other regions are only counted: judging them all would cost time in
     # proportion to every region's schemes, for verdicts the plan does not show.
     to_judge, others = kb.aid_for(profile.home_region)
-    verdicts = judge_many(to_judge, profile, today, kb.signature)
+    verdicts = judge_many(to_judge, profile, today, kb.rule_ids)
     by: dict[Eligibility, list[AidVerdict]] = {e: [] for e in Eligibility}
     for v in verdicts:
         by[v.eligibility].append(v)
@@ -126,21 +127,22 @@ def advise(profile: Profile, kb: KnowledgeBase, today: dt.date) -> Advice:
 
 def recommend_landing(profile: Profile, kb: KnowledgeBase) -> tuple[LandingAdvice, ...]:
     """The best options: in the city first, then the rest of the country, then the region."""
-    tiers: list[tuple[str, list[Landing]]] = []
-    if profile.country:
-        in_country = kb.landing_in_country(profile.country)
-        if profile.city:
-            tiers.append(("city", [r for r in in_country if r.city == profile.city]))
-        tiers.append(("country", [r for r in in_country if r.city != profile.city or
-                                  not profile.city]))
-    region = profile.world_region or (
-        kb.countries[profile.country].world_region if profile.country else None)
+    # Tiers are gathered lazily: a city with enough options never scans the whole region.
+    tiers: list[tuple[str, Callable[[], list[Landing]]]] = []
+    country, city = profile.country, profile.city
+    if country:
+        if city:
+            tiers.append(("city", lambda: [r for r in kb.landing_in_city(city)
+                                           if r.country == country]))
+        tiers.append(("country", lambda: [r for r in kb.landing_in_country(country)
+                                          if r.city != city or not city]))
+    region = profile.world_region or (kb.countries[country].world_region if country else None)
     if region:
-        tiers.append(("region", [r for r in kb.landing_in_region(region)
-                                 if r.country != profile.country]))
+        tiers.append(("region", lambda: [r for r in kb.landing_in_region(region)
+                                         if r.country != country]))
     chosen: list[LandingAdvice] = []
-    for level, records in tiers:
-        usable = [r for r in records if r.status != "closed"]
+    for level, gather in tiers:
+        usable = [r for r in gather() if r.status != "closed"]
         ranked = sorted(usable, key=lambda r: (-_landing_score(r, profile), r.id))
         for rec in ranked:
             if len(chosen) == MAX_LANDING:

@@ -40,7 +40,9 @@ class Reloader:
             old = self.store.current
             if kb.version == old.version:
                 return False
-            await asyncio.to_thread(self.store.publish, kb, raw)
+            # On the loop, not in a thread: TinyDB is not thread-safe and pinned dialogs read
+            # it. This blocks for one write of the versions file, once per apply.
+            self.store.publish(kb, raw)
             log.info("knowledge base %s is live (was %s)", kb.version, old.version)
         for listener in self.listeners:
             try:

@@ -56,20 +56,25 @@ class KnowledgeBase:
     aid: dict[str, Aid]
     _by_country: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
     _by_region: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
+    _by_city: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
     _aid_open: list[Aid] = field(init=False, repr=False, compare=False)
     _aid_by_home: dict[str, list[Aid]] = field(init=False, repr=False, compare=False)
-    _signatures: dict[str, tuple[object, ...]] = field(init=False, repr=False, compare=False)
+    _rule_ids: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_country: dict[str, list[Landing]] = {}
         by_region: dict[str, list[Landing]] = {}
+        by_city: dict[str, list[Landing]] = {}
         for rec in self.landing.values():
             by_country.setdefault(rec.country, []).append(rec)
+            if rec.city:
+                by_city.setdefault(rec.city, []).append(rec)
             country = self.countries.get(rec.country)
             if country is not None:
                 by_region.setdefault(country.world_region, []).append(rec)
         object.__setattr__(self, "_by_country", by_country)
         object.__setattr__(self, "_by_region", by_region)
+        object.__setattr__(self, "_by_city", by_city)
         aid_open: list[Aid] = []
         aid_by_home: dict[str, list[Aid]] = {}
         for aid in self.aid.values():
@@ -78,8 +83,10 @@ class KnowledgeBase:
                 aid_open.append(aid)
             for region in regions or ():
                 aid_by_home.setdefault(region, []).append(aid)
-        object.__setattr__(self, "_signatures",
-                           {aid.id: rule_signature(aid) for aid in self.aid.values()})
+        numbers: dict[tuple[object, ...], int] = {}
+        object.__setattr__(self, "_rule_ids", {
+            aid.id: numbers.setdefault(rule_signature(aid), len(numbers))
+            for aid in self.aid.values()})
         object.__setattr__(self, "_aid_open", aid_open)
         object.__setattr__(self, "_aid_by_home", aid_by_home)
 
@@ -96,10 +103,13 @@ class KnowledgeBase:
         reserved = len(self.aid) - len(self._aid_open)
         return [*self._aid_open, *mine], reserved - len(mine)
 
-    def signature(self, aid: Aid) -> tuple[object, ...]:
-        """The scheme's rule signature, computed once per snapshot."""
-        found = self._signatures.get(aid.id)
-        return found if found is not None else rule_signature(aid)
+    @property
+    def rule_ids(self) -> dict[str, int]:
+        """Scheme id -> its rule set's number: schemes with equal rules share a number."""
+        return self._rule_ids
+
+    def landing_in_city(self, city: str) -> list[Landing]:
+        return self._by_city.get(city, [])
 
     def countries_in(self, world_region: str) -> list[Country]:
         return [c for c in self.countries.values() if c.world_region == world_region]

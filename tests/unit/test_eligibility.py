@@ -124,7 +124,7 @@ def test_judge_many_gives_exactly_the_verdicts_of_judge(kb: Any, answers: dict[s
         copies[a.id + "-x"] = a.model_copy(update={"id": a.id + "-x", "criteria": criteria})
     base = replace(kb, aid={**kb.aid, **copies})
     schemes = list(base.aid.values())
-    many = judge_many(schemes, profile, today, base.signature)
+    many = judge_many(schemes, profile, today, base.rule_ids)
     assert many == [judge(a, profile, today) for a in schemes]
     for v in many:  # each verdict names its own scheme and shows that scheme's criteria
         assert [r.criterion.text for r in v.results] == [c.text for c in v.aid.criteria]
