@@ -134,8 +134,7 @@ async def admin_command(sub: str, rest: str, *, bot: Bot, views: Views, advisors
         return
     if sub == "list":
         records = await advisors.all_advisors()
-        for text in pack([render(locale, "advisor_list", advisors=records)]):
-            await views.send(chat_id, text)
+        await views.send_parts(chat_id, pack([render(locale, "advisor_list", advisors=records)]))
         return
     if sub == "add":
         head, _, organisation = rest.partition(";")

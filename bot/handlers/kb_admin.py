@@ -46,19 +46,13 @@ def who(user: User) -> str:
     return f"telegram:{user.id}" + (f" @{user.username}" if user.username else "")
 
 
-async def send_all(views: Views, chat_id: int, texts: list[str], markup: Any = None) -> None:
-    """Several messages; the buttons go under the last one."""
-    for index, text in enumerate(texts):
-        await views.send(chat_id, text, markup if index == len(texts) - 1 else None)
-
-
 async def show_refusal(views: Views, chat_id: int, locale: str, refusal: Refusal) -> None:
     problems = [str(p) for p in refusal.problems]
     text = views.renderer.render(locale, "kb_refused", kind=refusal.kind.value,
                                  detail=refusal.detail, problems=problems[:SHOWN_PROBLEMS],
                                  more=max(0, len(problems) - SHOWN_PROBLEMS),
                                  limit_kb=MAX_UPLOAD_BYTES // 1024)
-    await send_all(views, chat_id, pack([text]))
+    await views.send_parts(chat_id, pack([text]))
 
 
 async def offer(views: Views, kv: KeyValue, chat_id: int, admin_id: int, locale: str,
@@ -77,7 +71,7 @@ async def offer(views: Views, kv: KeyValue, chat_id: int, admin_id: int, locale:
     text = views.renderer.render(locale, "kb_diff", title=title, base=proposal.base_version,
                                  diff=proposal.diff, counts=proposal.diff.counts(),
                                  stale=len(proposal.report.stale) if proposal.report else 0)
-    await send_all(views, chat_id, pack([text]),
+    await views.send_parts(chat_id, pack([text]),
                    kb_confirm_keyboard(views.renderer, locale, token))
 
 
@@ -115,7 +109,7 @@ def build_router() -> Router:
         text = views.renderer.render(
             locale, "kb_home", version=report.version, kb=kb, report=report,
             history=kb_admin.history(HISTORY_SHOWN), backups=len(kb_admin.backups()))
-        await send_all(views, message.chat.id, pack([text]),
+        await views.send_parts(message.chat.id, pack([text]),
                        kb_home_keyboard(views.renderer, locale))
 
     @router.message(F.document)

@@ -119,8 +119,7 @@ def build_router() -> Router:
         if document is None:
             await views.send(message.chat.id, views.renderer.render(locale, "mydata_empty"))
             return
-        for text in mydata_messages(views.renderer, locale, document):
-            await views.send(message.chat.id, text)
+        await views.send_parts(message.chat.id, mydata_messages(views.renderer, locale, document))
 
     @router.message(Command("forget"))
     async def cmd_forget(message: Message, state: FSMContext, views: Views,

@@ -50,6 +50,12 @@ class Views:
         await self.bot.send_message(chat_id, text, reply_markup=markup,
                                     link_preview_options=NO_PREVIEW)
 
+    async def send_parts(self, chat_id: int, texts: list[str],
+                         markup: InlineKeyboardMarkup | None = None) -> None:
+        """Several messages in order; the buttons go under the last one."""
+        for index, text in enumerate(texts):
+            await self.send(chat_id, text, markup if index == len(texts) - 1 else None)
+
     async def show(self, chat_id: int, locale: str, dialog: Dialog, outcome: Outcome) -> None:
         """Show what follows an action: a guess to confirm, the next question, recap or plan."""
         state = outcome.state
@@ -104,12 +110,9 @@ class Views:
 
     async def plan(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState) -> Advice:
         advice = advise(dialog.profile(state), dialog.kb, self.today)
-        messages = self.plan_messages(locale, dialog, state, advice)
-        for index, text in enumerate(messages):
-            last = index == len(messages) - 1
-            markup = (keyboards.results_keyboard(self.renderer, locale, state.dialog_id)
-                      if last else None)
-            await self.send(chat_id, text, markup)
+        await self.send_parts(chat_id, self.plan_messages(locale, dialog, state, advice),
+                              keyboards.results_keyboard(self.renderer, locale,
+                                                         state.dialog_id))
         return advice
 
     def plan_messages(self, locale: str, dialog: Dialog, state: DialogState,

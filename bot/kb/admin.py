@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -234,14 +234,14 @@ class KnowledgeAdmin:
                 return Applied("no_change", previous)
             if base_version is not None and base_version != previous:
                 return Applied("conflict", previous, diff=proposal.diff)
-            assert proposal.raw is not None
+            assert proposal.raw is not None and proposal.kb is not None
             version = next_version(self.today, [previous, *self._known_versions()])
             new = dict(proposal.raw)
             new["meta"] = {**new["meta"], "version": version,
                            "updated": self.today.isoformat()}
-            kb, report = review_raw(new, self.today)
-            if kb is None:  # cannot happen: only meta's managed fields changed
-                raise KnowledgeError(report.errors)
+            # Only meta's managed fields differ from what was just validated.
+            kb = replace(proposal.kb, meta=proposal.kb.meta.model_copy(
+                update={"version": version, "updated": self.today}))
             self._backup(previous)
             self._commit(new)
             self._audit(who=who, action=action, source=source, previous=previous,
