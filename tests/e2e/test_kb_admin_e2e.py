@@ -11,6 +11,7 @@ import asyncio
 import copy
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -244,3 +245,46 @@ async def test_admin_chats_get_kb_in_their_command_menu(fake: FakeBotAPI, bot: B
     assert "kb" not in {c["command"] for c in fake.commands()}
     assert "alerts" in {c["command"] for c in fake.commands()}
     assert {e.description for e in fake.errors} == {"Bad Request: chat not found"}
+
+
+async def test_the_bot_killed_while_applying_restarts_on_one_whole_version(
+        fake: FakeBotAPI, tmp_path: Path) -> None:
+    """SIGKILL right after Apply is pressed, at a few moments: after a restart the base is
+    the old version or the new one, whole, and the bot answers on it."""
+    kdir = knowledge_copy(tmp_path)
+    data_dir = tmp_path / "data"
+    env = {"ADMIN_IDS": str(ADMIN), "KNOWLEDGE_DIR": str(kdir)}
+    admin = Admin(fake, ADMIN, "fr")
+    original = snapshot(kdir)
+    applied_before = 0
+    for attempt, delay in enumerate((0.0, 0.02, 0.06, 0.15)):
+        process = await start_bot(fake, data_dir, env)
+        try:
+            shown = await admin.upload(json.dumps(
+                {**new_scheme(kdir), "id": f"killed-{attempt}"}).encode())
+            message = shown[-1]
+            data = next(d for t, d in FakeBotAPI.buttons(message) if "Appliquer" in t)
+            fake.press_button(ADMIN, message.message_id, str(data))
+            await asyncio.sleep(delay)
+        finally:
+            await stop_bot(process, signal.SIGKILL)
+        files = snapshot(kdir)
+        ids = {r["id"] for r in json.loads(files["aid"])}
+        killed = sorted(i for i in ids if i.startswith("killed-"))
+        assert len(killed) in (applied_before, applied_before + 1)
+        applied_before = len(killed)
+        assert files["landing"] == original["landing"]  # untouched collections stay as they were
+    # The bot starts on what is there, whole, and a new plan shows it.
+    process = await start_bot(fake, data_dir, env)
+    try:
+        version = json.loads((kdir / "meta.json").read_text())["version"]
+        home = await admin.send("/kb")
+        assert version in text_of(home)
+        user = User(fake, 940, "fr")
+        await start_plan(user, "Occitanie", 0)
+        plan = await finish_plan(user, "Occitanie", 0)
+        assert (SCHEME_NAME in plan) == (applied_before > 0)
+    finally:
+        await stop_bot(process)
+    assert not (kdir / ".pending").exists()
+    assert [e for e in fake.errors if "query is too old" not in e.description] == []
