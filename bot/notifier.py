@@ -24,6 +24,7 @@ from bot.advice.eligibility import AidVerdict
 from bot.dialog.profile import Profile
 from bot.kb.models import Aid
 from bot.kb.snapshot import KnowledgeBase
+from bot.render.keyboards import alert_keyboard
 from bot.render.split import pack
 from bot.render.templates import Renderer
 from bot.storage.users import UserRepository
@@ -102,10 +103,13 @@ class AlertNotifier:
                     found: list[AidVerdict]) -> bool:
         locale = str(subscription.get("locale") or self.default_locale)
         text = self.renderer.render(locale, "alert_new_aid", verdicts=found, kb=kb)
+        parts = pack([text])
         try:
-            for part in pack([text]):
+            for index, part in enumerate(parts):
                 await self.pacer.wait(user_id)
-                await self.bot.send_message(user_id, part,
+                markup = (alert_keyboard(self.renderer, locale) if index == len(parts) - 1
+                          else None)
+                await self.bot.send_message(user_id, part, reply_markup=markup,
                                             link_preview_options=LinkPreviewOptions(
                                                 is_disabled=True))
         except TelegramForbiddenError:  # blocked the bot: stop writing to them

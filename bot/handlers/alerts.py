@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.dialog.registry import Dialogs
+from bot.handlers.commands import begin
 from bot.handlers.referral import answer_rows
 from bot.handlers.views import Views
 from bot.render.callbacks import AlertCb
@@ -52,13 +54,24 @@ def build_router() -> Router:
         await show(message.chat.id, message.from_user.id, status, users, dialogs, views, locale)
 
     @router.callback_query(AlertCb.filter())
-    async def cb_alerts(query: CallbackQuery, callback_data: AlertCb, users: UserRepository,
-                        dialogs: Dialogs, views: Views, locale: str) -> None:
+    async def cb_alerts(query: CallbackQuery, callback_data: AlertCb, state: FSMContext,
+                        users: UserRepository, dialogs: Dialogs, views: Views,
+                        locale: str) -> None:
         if query.message is None:
             await query.answer()
             return
         user_id = query.from_user.id
-        if callback_data.a == "off":
+        if callback_data.a == "plan":
+            record = await users.get(user_id) or {}
+            answers = ((record.get("alerts") or record.get("last_plan") or {})
+                       .get("answers") or {})
+            if answers:
+                await query.answer()
+                await begin(query.message.chat.id, state, dialogs, views, locale, "alert_plan",
+                            prefill=answers)
+                return
+            status = "no_plan"
+        elif callback_data.a == "off":
             status = "stopped" if await users.stop_alerts(user_id) else "none"
         else:
             plan = ((await users.get(user_id)) or {}).get("last_plan") or {}

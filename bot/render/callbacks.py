@@ -68,7 +68,8 @@ class SharedCb(CallbackData, prefix="p"):
 
 
 class AlertCb(CallbackData, prefix="al"):
-    """Aid alerts: a is "on" (subscribe with the answers of my last plan) or "off"."""
+    """Aid alerts: a is "on" (subscribe with the answers of my last plan), "off", or "plan"
+    (under an alert: a new dialog with the subscription's answers, straight to the recap)."""
 
     a: str
 

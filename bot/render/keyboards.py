@@ -150,6 +150,12 @@ def alerts_keyboard(renderer: Renderer, locale: str, subscribed: bool) -> Inline
                    [1])
 
 
+def alert_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
+    """Under an alert: my plan again with today's knowledge base, or stop the alerts."""
+    return _markup([_button(renderer.label(locale, "btn.alert_plan"), AlertCb(a="plan")),
+                    _button(renderer.label(locale, "btn.alerts_off"), AlertCb(a="off"))], [1])
+
+
 def kb_home_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
     """/kb: export the live files, roll back to an earlier version."""
     return _markup([_button(renderer.label(locale, "btn.kb_export"), KbCb(a="export")),

@@ -59,6 +59,20 @@ async def test_alerts_follow_the_latest_plan_and_stop_on_request(app: App) -> No
     assert "pas d'alerte" in text(again)
 
 
+async def test_the_button_under_an_alert_brings_the_answers_back_to_a_recap(app: App) -> None:
+    chat = ChatDriver(app, user_id=3005)
+    await run_to_recap_by_buttons(chat)
+    await chat.press("Voir mon plan")
+    await chat.press("M'alerter")
+    await chat.send("/restart")  # whatever the user did since
+    again = await chat.press_data("al:plan", chat.last_keyboard_message())
+    assert "Je reprends les réponses de vos alertes" in text(again)
+    assert "Auvergne-Rhône-Alpes" in text(again) and "1/8" not in text(again)
+    assert any("Voir mon plan" in t for t, _ in chat.buttons())  # the recap, not a question
+    plan = await chat.press("Voir mon plan")
+    assert "San Francisco" in text(plan)
+
+
 async def test_forget_removes_the_subscription_too(app: App) -> None:
     chat = ChatDriver(app, user_id=3002)
     await run_to_recap_by_buttons(chat)

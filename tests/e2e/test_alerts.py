@@ -88,6 +88,8 @@ async def test_matching_subscribers_are_told_once_and_a_block_marks_inactive(
     await asyncio.wait_for(notifier.drain(), 10)
     assert [len(fake.messages(u)) for u in (11, 12, 13, 14)] == [1, 0, 1, 0]
     assert "Aide occ-export" in fake.last_message(11).plain_text
+    assert FakeBotAPI.buttons(fake.last_message(11)) == [
+        ("🔄 Voir mon plan à jour", "al:plan"), ("🔕 Arrêter les alertes", "al:off")]
     assert "Scheme occ-export" in fake.last_message(13).plain_text  # in their language
     record = await users.get(11)
     assert record is not None and record["alerts"]["told"] == ["occ-export"]

@@ -157,6 +157,10 @@ async def test_admins_update_the_live_base_and_users_follow(fake: FakeBotAPI,
         alerts = [m for m in fake.messages(SUBSCRIBER) if "Nouvelle aide" in m.plain_text]
         assert len(alerts) == 1 and SCHEME_NAME in alerts[0].plain_text
         assert not [m for m in fake.messages(ELSEWHERE) if "Nouvelle aide" in m.plain_text]
+        # From the alert, the subscriber's answers come back in a recap; one tap to the plan.
+        recap = await subscriber.press("Voir mon plan à jour", alerts[0])
+        assert "Occitanie" in text_of(recap) and "SaaS" in text_of(recap)
+        assert SCHEME_NAME in text_of(await subscriber.press("Voir mon plan"))
 
         # The dialog begun before finishes on its version; a new one gets the new scheme.
         assert SCHEME_NAME not in await finish_plan(early, "Occitanie", 3)
