@@ -36,6 +36,15 @@ def text(sent: list) -> str:  # type: ignore[type-arg]
     return html.unescape("\n".join(m.text for m in sent))
 
 
+async def subscribed(app: App, user_id: int) -> ChatDriver:
+    """A user who finished a plan (the shared dialog's answers) and asked for alerts."""
+    chat = ChatDriver(app, user_id=user_id)
+    await run_to_recap_by_buttons(chat)
+    await chat.press("Voir mon plan")
+    await chat.press("M'alerter")
+    return chat
+
+
 async def test_alerts_follow_the_latest_plan_and_stop_on_request(app: App) -> None:
     chat = ChatDriver(app, user_id=3001)
     none = await chat.send("/alerts")
@@ -60,10 +69,7 @@ async def test_alerts_follow_the_latest_plan_and_stop_on_request(app: App) -> No
 
 
 async def test_the_button_under_an_alert_brings_the_answers_back_to_a_recap(app: App) -> None:
-    chat = ChatDriver(app, user_id=3005)
-    await run_to_recap_by_buttons(chat)
-    await chat.press("Voir mon plan")
-    await chat.press("M'alerter")
+    chat = await subscribed(app, 3005)
     await chat.send("/restart")  # whatever the user did since
     again = await chat.press_data("al:plan", chat.last_keyboard_message())
     assert "Je reprends les réponses de vos alertes" in text(again)
@@ -74,10 +80,7 @@ async def test_the_button_under_an_alert_brings_the_answers_back_to_a_recap(app:
 
 
 async def test_forget_removes_the_subscription_too(app: App) -> None:
-    chat = ChatDriver(app, user_id=3002)
-    await run_to_recap_by_buttons(chat)
-    await chat.press("Voir mon plan")
-    await chat.press("M'alerter")
+    chat = await subscribed(app, 3002)
     await chat.send("/forget")
     await chat.press("effacer")
     assert [k async for k in app.kv.keys(ALERTS_NAMESPACE)] == []
