@@ -70,13 +70,16 @@ def _read_upload(path: Path) -> bytes:
 
 def run(args: argparse.Namespace, knowledge_dir: Path, data_dir: Path) -> int:
     command = args.kb_command
+    admin = KnowledgeAdmin(knowledge_dir, data_dir)
     if command == "check":
-        report = check_directory(Path(args.dir) if args.dir else knowledge_dir,
-                                 horizon_months=args.horizon_months)
+        if args.dir:
+            report = check_directory(Path(args.dir), horizon_months=args.horizon_months)
+        else:
+            with admin.locked():  # the live directory: never judged halfway through an apply
+                report = check_directory(knowledge_dir, horizon_months=args.horizon_months)
         print(json.dumps(report.as_dict(), default=str, indent=2) if args.json
               else format_report(report))
         return 0 if report.ok else 1
-    admin = KnowledgeAdmin(knowledge_dir, data_dir)
     who = f"cli:{getpass.getuser()}"
     try:
         if command == "diff":

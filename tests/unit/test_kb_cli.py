@@ -82,3 +82,31 @@ def test_refused_files_exit_non_zero_and_change_nothing(kdir: Path, tmp_path: Pa
     assert main(["kb", "rollback"]) == 1
     assert "no earlier version" in capsys.readouterr().out
     assert {n: (kdir / f"{n}.json").read_bytes() for n in COLLECTIONS} == before
+
+
+def test_check_finishes_an_interrupted_apply_before_judging(
+        kdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    from bot.kb.admin import MANIFEST, PENDING, KnowledgeAdmin
+
+    admin = KnowledgeAdmin(kdir, tmp_path / "data")
+    proposal = admin.propose_upload(write_change(tmp_path, kdir).read_bytes(), "aid.json")
+    assert proposal.changes is not None
+    real_replace = os.replace
+
+    def crash_after_commit_point(src: object, dst: object) -> None:
+        if Path(str(dst)).parent == kdir:  # moving a staged file in
+            raise OSError("killed")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", crash_after_commit_point)
+    with pytest.raises(OSError):
+        admin.apply(proposal.changes, "a")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert (kdir / PENDING / MANIFEST).exists()  # committed, no file moved in yet
+    assert main(["kb", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "Knowledge base 2026.11.26-4" in out.splitlines()[0]
+    assert not (kdir / PENDING).exists()
