@@ -22,7 +22,6 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message, U
 from bot.handlers.views import Views, drop_keyboard
 from bot.kb.admin import Applied, KnowledgeAdmin, Proposal
 from bot.kb.changes import MAX_UPLOAD_BYTES, Refusal, RefusalKind
-from bot.kb.check import review_raw
 from bot.kb.reload import Reloader
 from bot.render.callbacks import KbCb
 from bot.render.keyboards import kb_confirm_keyboard, kb_home_keyboard, kb_versions_keyboard
@@ -72,7 +71,7 @@ async def offer(views: Views, kv: KeyValue, chat_id: int, admin_id: int, locale:
                                  diff=proposal.diff, counts=proposal.diff.counts(),
                                  stale=len(proposal.report.stale) if proposal.report else 0)
     await views.send_parts(chat_id, pack([text]),
-                   kb_confirm_keyboard(views.renderer, locale, token))
+                           kb_confirm_keyboard(views.renderer, locale, token))
 
 
 async def download(bot: Bot, document: Document) -> bytes | None:
@@ -104,13 +103,12 @@ def build_router() -> Router:
                      kb_admin: KnowledgeAdmin | None = None) -> None:
         if kb_admin is None:
             return
-        raw = await asyncio.to_thread(kb_admin.read)
-        kb, report = review_raw(raw, views.today)
-        text = views.renderer.render(
-            locale, "kb_home", version=report.version, kb=kb, report=report,
-            history=kb_admin.history(HISTORY_SHOWN), backups=len(kb_admin.backups()))
+        status = await asyncio.to_thread(kb_admin.status, HISTORY_SHOWN)
+        text = views.renderer.render(locale, "kb_home", version=status.report.version,
+                                     kb=status.kb, report=status.report,
+                                     history=status.history, backups=status.backups)
         await views.send_parts(message.chat.id, pack([text]),
-                       kb_home_keyboard(views.renderer, locale))
+                               kb_home_keyboard(views.renderer, locale))
 
     @router.message(F.document)
     async def on_document(message: Message, bot: Bot, views: Views, kv: KeyValue, locale: str,

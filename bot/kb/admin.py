@@ -66,6 +66,14 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class Status:
+    kb: KnowledgeBase | None
+    report: Report
+    history: list[dict[str, Any]]
+    backups: int
+
+
+@dataclass(frozen=True)
 class Applied:
     """The outcome of apply or rollback. status: "applied", "no_change" (the base already
     says this), "conflict" (the base moved on since the diff was shown), "refused"."""
@@ -181,6 +189,12 @@ class KnowledgeAdmin:
             raise KnowledgeError(report.errors)
         return kb, raw
 
+    def status(self, history: int) -> Status:
+        """What /kb shows: the live base judged by the rules of `kb check` (the snapshot is None
+        if it does not build), the latest audit entries, how many versions are backed up."""
+        kb, report = review_raw(self.read(), self.today)
+        return Status(kb, report, self.history(history), len(self.backups()))
+
     # --- proposals -------------------------------------------------------------------------
 
     def propose_upload(self, data: bytes, file_name: str | None) -> Proposal:
@@ -192,10 +206,6 @@ class KnowledgeAdmin:
             except Refusal as refusal:
                 return Proposal(_version(current), refusal=refusal)
             return self._judge(current, changes)
-
-    def propose_changes(self, changes: Changes) -> Proposal:
-        with self.locked():
-            return self._judge(self._read(), changes)
 
     def propose_rollback(self, version: str | None = None) -> Proposal:
         """Going back to a backed-up version (the latest one by default)."""

@@ -8,12 +8,11 @@ and on disk); a dialog pinned to an older one continues on the current version.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from tinydb import Query, TinyDB
 
-from bot.kb.loader import KnowledgeError, build, read_raw
+from bot.kb.loader import KnowledgeError, build
 from bot.kb.snapshot import KnowledgeBase
 
 KEEP_VERSIONS = 20
@@ -35,13 +34,6 @@ class KnowledgeStore:
         self._current = current
         self._versions = db.table("versions") if db is not None else None
         self._save(current, raw)
-
-    @classmethod
-    def from_directory(cls, directory: Path, db: TinyDB | None = None) -> KnowledgeStore:
-        raw, problems = read_raw(directory)
-        if problems:
-            raise KnowledgeError(problems)
-        return cls(_build_or_raise(raw), db, raw)
 
     @property
     def current(self) -> KnowledgeBase:

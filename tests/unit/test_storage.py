@@ -71,12 +71,14 @@ async def test_fsm_storage_round_trip(tmp_path: Path) -> None:
 
 
 def test_knowledge_versions_are_kept_and_found_after_a_restart(tmp_path: Path) -> None:
+    from bot.kb.admin import KnowledgeAdmin
     from bot.kb.store import KnowledgeStore
     from bot.storage.database import open_knowledge_database
     from tests.conftest import KNOWLEDGE_DIR
 
     db = open_knowledge_database(tmp_path)
-    store = KnowledgeStore.from_directory(KNOWLEDGE_DIR, db)
+    kb, raw = KnowledgeAdmin(KNOWLEDGE_DIR, tmp_path).load()  # as build_app does
+    store = KnowledgeStore(kb, db, raw)
     version = store.current.version
     db.close()
     # Another process starts on another knowledge directory: the first version is still there.
@@ -91,13 +93,15 @@ def test_knowledge_versions_are_kept_and_found_after_a_restart(tmp_path: Path) -
 
 
 def test_only_the_last_knowledge_versions_are_kept(tmp_path: Path) -> None:
+    from bot.kb.admin import KnowledgeAdmin
     from bot.kb.loader import read_raw
     from bot.kb.store import KEEP_VERSIONS, KnowledgeStore
     from bot.storage.database import open_knowledge_database
     from tests.conftest import KNOWLEDGE_DIR
 
     db = open_knowledge_database(tmp_path)
-    store = KnowledgeStore.from_directory(KNOWLEDGE_DIR, db)
+    kb, raw = KnowledgeAdmin(KNOWLEDGE_DIR, tmp_path).load()  # as build_app does
+    store = KnowledgeStore(kb, db, raw)
     first = store.current.version
     raw, _ = read_raw(KNOWLEDGE_DIR)
     for n in range(KEEP_VERSIONS + 3):
