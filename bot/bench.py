@@ -427,20 +427,19 @@ async def bench_e2e_variants(users: int) -> dict[str, Any]:
     return out
 
 
+def _row(what: str, s: dict[str, float]) -> str:
+    return f"{what:<38} {s['p50_ms']:7.3f}  {s['p99_ms']:7.3f}  {s['per_s']:7.0f}"
+
+
 def table(results: dict[str, Any]) -> str:
     lines = ["what                                   p50 ms   p99 ms   per s"]
     for count, s in results["dialog_updates_by_stored_users"].items():
-        lines.append(f"dialog update, {count:>7} stored users  {s['p50_ms']:7.3f}  "
-                     f"{s['p99_ms']:7.3f}  {s['per_s']:7.0f}")
-    e = results["echo_baseline"]
-    lines.append(f"bare aiogram echo update              {e['p50_ms']:7.3f}  {e['p99_ms']:7.3f}  "
-                 f"{e['per_s']:7.0f}")
+        lines.append(_row(f"dialog update, {count:>7} stored users", s))
+    lines.append(_row("bare aiogram echo update", results["echo_baseline"]))
     for name, s in results["advice"].items():
-        lines.append(f"advice, base {name:<13} ({s['aid']:>5} aid)    "
-                     f" {s['p50_ms']:6.3f}  {s['p99_ms']:7.3f}  {s['per_s']:7.0f}")
+        lines.append(_row(f"advice, base {name:<13} ({s['aid']:>5} aid)", s))
     for count, s in results["writes_by_stored_users"].items():
-        lines.append(f"durable write, {count:>7} stored users  {s['p50_ms']:7.3f}  "
-                     f"{s['p99_ms']:7.3f}  {s['per_s']:7.0f}")
+        lines.append(_row(f"durable write, {count:>7} stored users", s))
     m = results["memory"]
     lines.append(f"memory: {m['mb_per_10k_users']:.1f} MB per 10k stored users "
                  f"(measured on {m['users']})")

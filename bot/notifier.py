@@ -124,8 +124,8 @@ class AlertNotifier:
         record = await self.users.get(user_id)  # re-read: they may have stopped meanwhile
         subscription = (record or {}).get("alerts")
         if subscription:
-            told = [*subscription.get("told", []), *(i for i in ids
-                                                     if i not in subscription.get("told", []))]
+            before = list(subscription.get("told") or [])
+            told = before + [i for i in ids if i not in before]
             await self.users.update(user_id, alerts={**subscription, "told": told})
 
     async def drain(self, timeout: float = 5.0) -> None:
