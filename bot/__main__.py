@@ -36,6 +36,7 @@ from bot.app import (
     known_admins,
     register_commands,
 )
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import ConsoleSession, run_console
 from bot.kb import cli as kb_cli
@@ -54,8 +55,8 @@ async def check_storage(app: App) -> None:
         await app.kv.ping()
 
 
-async def run_polling(settings: Settings) -> None:
-    app = build_app(settings)
+async def run_polling(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
+    app = build_app(settings, clock=clock)
     try:
         await check_storage(app)
         await register_commands(app.bot, app.renderer, await known_admins(app))
@@ -68,7 +69,7 @@ async def run_polling(settings: Settings) -> None:
 
 
 async def run_webhook(settings: Settings, session: BaseSession | None = None,
-                      stop: asyncio.Event | None = None) -> None:
+                      stop: asyncio.Event | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
     """Serve Telegram's webhook calls until SIGTERM or SIGINT (or until `stop` is set).
 
     Every replica behind the load balancer runs this: setWebhook with the same URL and secret is
@@ -76,7 +77,7 @@ async def run_webhook(settings: Settings, session: BaseSession | None = None,
     """
     if settings.webhook_url is None or settings.webhook_secret is None:
         raise ConfigError("Configuration error: WEBHOOK_SECRET: required when WEBHOOK_URL is set")
-    app = build_app(settings, session=session)
+    app = build_app(settings, session=session, clock=clock)
     runner = None
     handled_signals: list[signal.Signals] = []
     try:
@@ -115,9 +116,9 @@ async def run_webhook(settings: Settings, session: BaseSession | None = None,
         await app.close()
 
 
-async def run_console_app(settings: Settings) -> None:
-    session = ConsoleSession(sys.stdout)
-    app = build_app(settings, session=session, token="42:CONSOLE")
+async def run_console_app(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
+    session = ConsoleSession(sys.stdout, clock)
+    app = build_app(settings, session=session, token="42:CONSOLE", clock=clock)
     try:
         await run_console(app, session)
     finally:
@@ -148,12 +149,13 @@ async def invite_link(settings: Settings, username: str | None, code: str) -> st
     return deep_link(username.lstrip("@"), INVITE_PREFIX, code) if username else None
 
 
-async def run_advisor_command(args: argparse.Namespace, settings: Settings) -> int:
+async def run_advisor_command(args: argparse.Namespace, settings: Settings,
+                              clock: Clock = SYSTEM_CLOCK) -> int:
     kv = open_state(settings)
     try:
         if isinstance(kv, RedisKeyValue):
             await kv.ping()
-        advisors = AdvisorRepository(kv)
+        advisors = AdvisorRepository(kv, clock)
         command = args.advisor_command
         if command == "add":
             if args.id <= 0 or not args.name.strip():
@@ -213,7 +215,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, clock: Clock = SYSTEM_CLOCK) -> int:
+    """The command line; `clock` is fixed by tests (the one source of today and now)."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         settings = load_settings()
@@ -224,10 +227,10 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "kb":
-            return kb_cli.run(args, settings.knowledge_dir, settings.data_dir)
+            return kb_cli.run(args, settings.knowledge_dir, settings.data_dir, clock)
         if args.command == "advisor":
             try:
-                return asyncio.run(run_advisor_command(args, settings))
+                return asyncio.run(run_advisor_command(args, settings, clock))
             except StoreBusyError:  # the journal store is single-process
                 print(BOT_IS_RUNNING, file=sys.stderr)
                 return 2
@@ -235,11 +238,11 @@ def main(argv: list[str] | None = None) -> int:
             # aiogram logs every handled update at INFO: keep the conversation readable.
             logging.getLogger().setLevel(max(logging.WARNING,
                                              logging.getLevelName(settings.log_level)))
-            asyncio.run(run_console_app(settings))
+            asyncio.run(run_console_app(settings, clock))
         elif settings.webhook_url:
-            asyncio.run(run_webhook(settings))
+            asyncio.run(run_webhook(settings, clock=clock))
         else:
-            asyncio.run(run_polling(settings))
+            asyncio.run(run_polling(settings, clock))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

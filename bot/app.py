@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import logging
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefaul
 from tinydb import TinyDB
 
 from bot.advisors.repository import AdvisorRepository
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.dialog.registry import Dialogs
 from bot.handlers import build_routers
@@ -90,7 +90,8 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
                       events_isolation: BaseEventIsolation | None = None,
                       admin_ids: frozenset[int] = frozenset(),
                       kb_admin: KnowledgeAdmin | None = None,
-                      reloader: Reloader | None = None) -> Dispatcher:
+                      reloader: Reloader | None = None,
+                      clock: Clock = SYSTEM_CLOCK) -> Dispatcher:
     dp = Dispatcher(storage=storage,
                     events_isolation=events_isolation or BoundedEventIsolation())
     in_flight = InFlightMiddleware()
@@ -109,7 +110,7 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
     dp["dialogs"] = Dialogs(store, renderer.labels)
     dp["admin_ids"] = admin_ids
     if kv is not None:
-        dp["advisors"] = AdvisorRepository(kv)
+        dp["advisors"] = AdvisorRepository(kv, clock)
         dp["kv"] = kv
     if kb_admin is not None:
         dp["kb_admin"] = kb_admin
@@ -117,6 +118,7 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
         dp["reloader"] = reloader
         dp.startup.register(reloader.start)
         dp.shutdown.register(reloader.stop)
+    dp["clock"] = clock
     dp["store"] = store
     dp["renderer"] = renderer
     dp["users"] = users
@@ -132,11 +134,12 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
 
 
 def build_app(settings: Settings, session: BaseSession | None = None, token: str | None = None,
-              today: dt.date | None = None) -> App:
+              clock: Clock = SYSTEM_CLOCK) -> App:
+    """`clock` is the one source of "today" and "now" for everything built here."""
     kb_db = open_knowledge_database(settings.data_dir)
-    kb_admin = KnowledgeAdmin(settings.knowledge_dir, settings.data_dir, today)
+    kb_admin = KnowledgeAdmin(settings.knowledge_dir, settings.data_dir, clock)
     kb, raw = kb_admin.load()  # finishes or drops an apply a crash interrupted
-    store = KnowledgeStore(kb, kb_db, raw)
+    store = KnowledgeStore(kb, kb_db, raw, clock)
     reloader = Reloader(store, kb_admin)
     kv: KeyValue
     storage: BaseStorage
@@ -151,11 +154,11 @@ def build_app(settings: Settings, session: BaseSession | None = None, token: str
         storage, isolation = KeyValueStorage(kv), None
     renderer = Renderer()
     bot = create_bot(settings, session, token)
-    users = UserRepository(kv)
-    notifier = AlertNotifier(bot, renderer, users, settings.default_locale, today)
+    users = UserRepository(kv, clock)
+    notifier = AlertNotifier(bot, renderer, users, settings.default_locale, clock)
     reloader.listeners.append(notifier)
     dp = create_dispatcher(storage=storage, store=store, renderer=renderer,
-                           users=users, views=Views(bot, renderer, today),
+                           users=users, views=Views(bot, renderer, clock), clock=clock,
                            default_locale=settings.default_locale, kv=kv,
                            events_isolation=isolation, admin_ids=settings.admin_ids,
                            kb_admin=kb_admin, reloader=reloader)

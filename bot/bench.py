@@ -26,6 +26,7 @@ from aiogram.types import CallbackQuery, Chat, Message, Update, User
 
 from bot.advice.engine import advise
 from bot.app import App, build_app
+from bot.clock import FixedClock
 from bot.config import PROJECT_ROOT, Settings
 from bot.console import LocalSession
 from bot.dialog.profile import Profile
@@ -134,7 +135,7 @@ async def bench_dialogs(stored: list[int], dialogs: int) -> dict[str, Any]:
             data_dir = Path(tmp)
             populate(data_dir, count)
             app = build_app(settings_for(data_dir), session=LocalSession(), token="42:BENCH",
-                            today=TODAY)
+                            clock=FixedClock.on(TODAY))
             await run_dialogs(app, 3, 1)  # warm-up: templates compiled, caches filled
             gc.collect()
             samples = await run_dialogs(app, dialogs, 5_000_000)

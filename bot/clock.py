@@ -48,3 +48,14 @@ class FixedClock(Clock):
 
 
 SYSTEM_CLOCK = Clock()
+
+
+class ShiftedClock(Clock):
+    """Real time running from a chosen start: a process started by a test, or a replay."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self._start = start
+        self._origin = time.monotonic()
+
+    def now(self) -> dt.datetime:
+        return self._start + dt.timedelta(seconds=time.monotonic() - self._origin)

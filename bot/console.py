@@ -4,7 +4,6 @@ calling Telegram. Buttons are numbered; typing a number presses one; EOF ends th
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import html
 import re
 import sys
@@ -33,6 +32,7 @@ from aiogram.types import (
 )
 
 from bot.app import App
+from bot.clock import SYSTEM_CLOCK, Clock
 
 CONSOLE_USER_ID = 1
 CONSOLE_BOT = User(id=42, is_bot=True, first_name="Export Advisor", username="export_advisor_bot")
@@ -51,8 +51,9 @@ class LocalSession(BaseSession):
 
     The console prints them; tests read `requests`."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
         super().__init__()
+        self.clock = clock
         self.requests: list[TelegramMethod[Any]] = []
         self.messages: list[Message] = []
         self.keyboard_message: Message | None = None
@@ -60,7 +61,7 @@ class LocalSession(BaseSession):
 
     def _message(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> Message:
         self._next_id += 1
-        return Message(message_id=self._next_id, date=dt.datetime.now(dt.UTC),
+        return Message(message_id=self._next_id, date=self.clock.now(),
                        chat=Chat(id=chat_id, type="private"), from_user=CONSOLE_BOT,
                        text=text, reply_markup=markup)
 
@@ -84,7 +85,7 @@ class LocalSession(BaseSession):
                 self.keyboard_message = result
         elif isinstance(method, SendPhoto):
             self._next_id += 1
-            result = Message(message_id=self._next_id, date=dt.datetime.now(dt.UTC),
+            result = Message(message_id=self._next_id, date=self.clock.now(),
                              chat=Chat(id=int(method.chat_id or CONSOLE_USER_ID), type="private"),
                              from_user=CONSOLE_BOT, caption=method.caption,
                              photo=[PhotoSize(file_id=f"local-photo-{self._next_id}",
@@ -106,8 +107,8 @@ class LocalSession(BaseSession):
 class ConsoleSession(LocalSession):
     """Prints messages as text and buttons as numbered choices."""
 
-    def __init__(self, out: TextIO) -> None:
-        super().__init__()
+    def __init__(self, out: TextIO, clock: Clock = SYSTEM_CLOCK) -> None:
+        super().__init__(clock)
         self.out = out
         self.buttons: list[str] = []
 
@@ -148,7 +149,9 @@ class Console:
         self.user = User(id=CONSOLE_USER_ID, is_bot=False, first_name="Console",
                          language_code=language)
         self.chat = Chat(id=CONSOLE_USER_ID, type="private")
-        self._update_id = 0
+        # Update ids must not repeat across runs on the same DATA_DIR (the store remembers the
+        # ids it handled, as it must for Telegram's re-deliveries): start from the time in ms.
+        self._update_id = int(session.clock.now().timestamp() * 1000)
         self._message_id = 1000
 
     def _next_update(self) -> int:
@@ -162,7 +165,7 @@ class Console:
             await self.press(self.session.buttons[int(text) - 1])
             return
         self._message_id += 1
-        message = Message(message_id=self._message_id, date=dt.datetime.now(dt.UTC),
+        message = Message(message_id=self._message_id, date=self.session.clock.now(),
                           chat=self.chat, from_user=self.user, text=text)
         await self.app.dispatcher.feed_update(
             self.app.bot, Update(update_id=self._next_update(), message=message))

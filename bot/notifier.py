@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from aiogram.types import LinkPreviewOptions
 
 from bot.advice.alerts import matching, opened_schemes
 from bot.advice.eligibility import AidVerdict
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.dialog.profile import Profile
 from bot.kb.models import Aid
 from bot.kb.snapshot import KnowledgeBase
@@ -60,13 +60,13 @@ class AlertNotifier:
     """A knowledge-version listener: sends alerts in the background, one task per version."""
 
     def __init__(self, bot: Bot, renderer: Renderer, users: UserRepository,
-                 default_locale: str = "fr", today: dt.date | None = None,
+                 default_locale: str = "fr", clock: Clock = SYSTEM_CLOCK,
                  pacer: Pacer | None = None) -> None:
         self.bot = bot
         self.renderer = renderer
         self.users = users
         self.default_locale = default_locale
-        self._today = today
+        self.clock = clock
         self.pacer = pacer or Pacer()
         self._tasks: set[asyncio.Task[int]] = set()
 
@@ -80,7 +80,7 @@ class AlertNotifier:
 
     async def notify(self, kb: KnowledgeBase, schemes: list[Aid]) -> int:
         """Tell every matching subscriber; returns how many were told."""
-        today = self._today or dt.date.today()
+        today = self.clock.today()
         told = 0
         for user_id in await self.users.alert_subscribers():
             record = await self.users.get(user_id)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.app import App, build_app
+from bot.clock import FixedClock
 from bot.config import PROJECT_ROOT, Settings
 from bot.console import LocalSession
 from bot.kb.loader import load_directory
@@ -17,6 +19,17 @@ from bot.render.templates import Renderer
 
 KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
 TODAY = dt.date(2026, 11, 26)
+# `python -m bot` with its clock starting on TODAY (the subprocesses' "today" is fixed too).
+BOT_COMMAND = (sys.executable, str(Path(__file__).with_name("run_bot.py")))
+# Tests that cannot run under libfaketime (the README's date-moved run leaves them out): they
+# start redis-server, SIGKILL children or drive the bot as a subprocess, and fix the clock there.
+REALTIME_DIRS = ("e2e", "storage")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.path)).parent.name in REALTIME_DIRS:
+            item.add_marker(pytest.mark.realtime)
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
@@ -43,6 +56,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[App]:
-    application = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    application = build_app(settings, session=LocalSession(), token="42:TEST",
+                            clock=FixedClock.on(TODAY))
     yield application
     await application.close()

@@ -7,21 +7,17 @@ code; the server maps it to an advisor and a prefill. Payload kinds: 'a_<code>' 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.storage.keyvalue import KeyValue
 
 PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CODE = re.compile(r"^[A-Za-z0-9]{6,16}$")
 KINDS = {"a": "link", "i": "invite", "s": "share"}
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def new_code() -> str:
@@ -51,8 +47,9 @@ class AdvisorRepository:
     """Namespaces: advisors (by user id), invites, links, stats (by link code),
     referrals (by client user id), shares (by share code)."""
 
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self, kv: KeyValue, clock: Clock = SYSTEM_CLOCK) -> None:
         self.kv = kv
+        self.clock = clock
 
     # --- advisors ------------------------------------------------------------------------------
 
@@ -65,9 +62,10 @@ class AdvisorRepository:
         return found if found and found.get("active") else None
 
     async def register(self, user_id: int, name: str, organisation: str) -> dict[str, Any]:
-        record = await self.advisor(user_id) or {"id": user_id, "created": _now(), "links": []}
+        record = await self.advisor(user_id) or {"id": user_id, "created": self.clock.stamp(),
+                                                 "links": []}
         record.update(name=name.strip()[:80], organisation=organisation.strip()[:80],
-                      active=True, updated=_now())
+                      active=True, updated=self.clock.stamp())
         await self.kv.put("advisors", str(user_id), record)
         return record
 
@@ -75,7 +73,7 @@ class AdvisorRepository:
         record = await self.advisor(user_id)
         if record is None:
             return False
-        record.update(active=active, updated=_now())
+        record.update(active=active, updated=self.clock.stamp())
         await self.kv.put("advisors", str(user_id), record)
         return True
 
@@ -89,7 +87,7 @@ class AdvisorRepository:
 
     async def create_invite(self, created_by: int | None, organisation: str = "") -> str:
         code = new_code()
-        await self.kv.put("invites", code, {"created_by": created_by, "created": _now(),
+        await self.kv.put("invites", code, {"created_by": created_by, "created": self.clock.stamp(),
                                             "organisation": organisation.strip()[:80]})
         return code
 
@@ -98,7 +96,8 @@ class AdvisorRepository:
         invite = await self.kv.get("invites", code)
         if not isinstance(invite, dict) or invite.get("used_by"):
             return None
-        await self.kv.put("invites", code, {**invite, "used_by": user_id, "used": _now()})
+        await self.kv.put("invites", code, {**invite, "used_by": user_id,
+                                            "used": self.clock.stamp()})
         return await self.register(user_id, name, invite.get("organisation", ""))
 
     # --- links ---------------------------------------------------------------------------------
@@ -115,7 +114,7 @@ class AdvisorRepository:
                 return code
         code = new_code()
         await self.kv.put("links", code, {"advisor_id": advisor_id, "prefill": prefill,
-                                          "created": _now()})
+                                          "created": self.clock.stamp()})
         record["links"] = [*record.get("links", []), code]
         await self.kv.put("advisors", str(advisor_id), record)
         return code
@@ -141,8 +140,9 @@ class AdvisorRepository:
         return dict(found) if isinstance(found, dict) else None
 
     async def set_referral(self, client_id: int, **fields: Any) -> dict[str, Any]:
-        record = await self.referral(client_id) or {"client_id": client_id, "created": _now()}
-        record.update(fields, updated=_now())
+        record = await self.referral(client_id) or {"client_id": client_id,
+                                                    "created": self.clock.stamp()}
+        record.update(fields, updated=self.clock.stamp())
         await self.kv.put("referrals", str(client_id), record)
         return record
 
@@ -154,7 +154,7 @@ class AdvisorRepository:
     async def create_share(self, user_id: int, answers: dict[str, str], kb_version: str) -> str:
         code = new_code()
         await self.kv.put("shares", code, {"user_id": user_id, "answers": answers,
-                                           "kb_version": kb_version, "created": _now()})
+                                           "kb_version": kb_version, "created": self.clock.stamp()})
         return code
 
     async def share(self, code: str) -> dict[str, Any] | None:

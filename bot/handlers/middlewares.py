@@ -20,9 +20,9 @@ KEEP_UPDATE_IDS = 10_000
 
 
 class DedupeMiddleware(BaseMiddleware):
-    """An update handled before (same update_id, re-delivered after a restart or a webhook retry)
-    does nothing. It is marked handled only once its handler finished, so an update whose
-    processing was cut by a crash is handled when Telegram delivers it again."""
+    """An update handled before (same update_id for the same bot, re-delivered after a restart
+    or a webhook retry) does nothing. It is marked handled only once its handler finished, so an
+    update whose processing was cut by a crash is handled when Telegram delivers it again."""
 
     def __init__(self, kv: KeyValue) -> None:
         self.kv = kv
@@ -31,11 +31,13 @@ class DedupeMiddleware(BaseMiddleware):
                        data: dict[str, Any]) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
-        key = str(event.update_id)
-        if await self.kv.seen("updates", key):
+        # Update ids are numbered per bot: a console run, or another token on the same data,
+        # has ids of its own.
+        namespace, key = f"updates:{data['bot'].id}", str(event.update_id)
+        if await self.kv.seen(namespace, key):
             return None
         result = await handler(event, data)
-        await self.kv.claim("updates", key, keep=KEEP_UPDATE_IDS)
+        await self.kv.claim(namespace, key, keep=KEEP_UPDATE_IDS)
         return result
 
 

@@ -7,7 +7,6 @@ no hint that advisors exist.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import secrets
 from collections.abc import Mapping
@@ -31,10 +30,6 @@ from bot.storage.users import UserRepository
 
 log = logging.getLogger(__name__)
 ADVISOR_DEFAULT_LOCALE = "fr"
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def answer_rows(views: Views, dialog: Dialog, locale: str, answers: Mapping[str, str],
@@ -123,7 +118,8 @@ async def withdraw(client_id: int, referral: Mapping[str, Any], advisors: Adviso
                    users: UserRepository, views: Views) -> None:
     """Consent withdrawn: the hand-off message is removed if Telegram still allows it, and the
     advisor is told, with no detail about the client."""
-    await advisors.set_referral(client_id, consent=False, withdrawn=_now(), handoff_message=None)
+    await advisors.set_referral(client_id, consent=False, withdrawn=advisors.clock.stamp(),
+                                handoff_message=None)
     advisor_id = int(referral["advisor_id"])
     if referral.get("handoff_message"):
         try:
@@ -206,14 +202,14 @@ def build_router() -> Router:
         markup = None
         if action == "yes":
             # Recorded before sending: a retry after a crash can never send a second hand-off.
-            await advisors.set_referral(client_id, consent=True, consented=_now())
+            await advisors.set_referral(client_id, consent=True, consented=advisors.clock.stamp())
             await advisors.count(str(referral["code"]), "shared")
             await hand_off(query.from_user, referral, advisors, users, dialogs, views)
             await query.answer(views.renderer.label(locale, "toast.handoff_done"))
             template = "handoff_done"
             markup = withdraw_keyboard(views.renderer, locale, callback_data.t)
         elif action == "no":
-            await advisors.set_referral(client_id, consent=False, refused=_now())
+            await advisors.set_referral(client_id, consent=False, refused=advisors.clock.stamp())
             await query.answer()
             template = "handoff_declined"
         else:

@@ -12,6 +12,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.advice.engine import Advice, advise
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.dialog.engine import (
     DONE,
     RECAP,
@@ -36,14 +37,14 @@ _NOTICES = {"not_understood": "notice_not_understood", "stale": "notice_stale",
 class Views:
     """Sends the question, recap, confirmation and plan messages for one chat."""
 
-    def __init__(self, bot: Bot, renderer: Renderer, today: dt.date | None = None) -> None:
+    def __init__(self, bot: Bot, renderer: Renderer, clock: Clock = SYSTEM_CLOCK) -> None:
         self.bot = bot
         self.renderer = renderer
-        self._today = today
+        self.clock = clock
 
     @property
     def today(self) -> dt.date:
-        return self._today or dt.date.today()
+        return self.clock.today()
 
     async def send(self, chat_id: int, text: str,
                    markup: InlineKeyboardMarkup | None = None) -> None:

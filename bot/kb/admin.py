@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.kb.changes import (
     Changes,
     Diff,
@@ -121,16 +122,16 @@ def next_version(today: dt.date, known: list[str]) -> str:
 
 
 class KnowledgeAdmin:
-    def __init__(self, knowledge_dir: Path, data_dir: Path, today: dt.date | None = None
+    def __init__(self, knowledge_dir: Path, data_dir: Path, clock: Clock = SYSTEM_CLOCK
                  ) -> None:
         self.knowledge_dir = knowledge_dir
         self.backup_dir = data_dir / BACKUPS
         self.audit_path = data_dir / AUDIT
-        self._today = today
+        self.clock = clock
 
     @property
     def today(self) -> dt.date:
-        return self._today or dt.date.today()
+        return self.clock.today()
 
     # --- locking and recovery --------------------------------------------------------------
 
@@ -292,7 +293,7 @@ class KnowledgeAdmin:
         tmp.mkdir()
         for name in COLLECTIONS:
             shutil.copy2(self.knowledge_dir / f"{name}.json", tmp / f"{name}.json")
-        _write_file(tmp / "saved_at", dt.datetime.now(dt.UTC).isoformat(
+        _write_file(tmp / "saved_at", self.clock.now().isoformat(
             timespec="microseconds").encode())
         os.replace(tmp, target)
 
@@ -328,7 +329,7 @@ class KnowledgeAdmin:
 
     def _audit(self, **entry: Any) -> None:
         change: Diff = entry.pop("change")
-        record = {"at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **entry,
+        record = {"at": self.clock.stamp(), **entry,
                   "counts": change.counts(), "diff": change.as_dict()}
         self.audit_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.audit_path, "a", encoding="utf-8") as handle:

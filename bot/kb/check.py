@@ -45,7 +45,7 @@ def _months_ago(today: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(today.day, 28))
 
 
-def check_directory(directory: Path, today: dt.date | None = None,
+def check_directory(directory: Path, today: dt.date,
                     horizon_months: int | None = None) -> Report:
     raw, problems = read_raw(directory)
     if problems:
@@ -55,7 +55,7 @@ def check_directory(directory: Path, today: dt.date | None = None,
     return review_raw(raw, today, horizon_months)[1]
 
 
-def review_raw(raw: Mapping[str, Any], today: dt.date | None = None,
+def review_raw(raw: Mapping[str, Any], today: dt.date,
                horizon_months: int | None = None) -> tuple[KnowledgeBase | None, Report]:
     """The rules of `kb check` on collections in memory: the snapshot (None if it does not
     build) and the report. An upload is judged by this, exactly like the directory."""
@@ -63,7 +63,7 @@ def review_raw(raw: Mapping[str, Any], today: dt.date | None = None,
     _count(raw, report)
     kb, report.errors = build(raw)
     if kb is not None:
-        _review(kb, today or dt.date.today(), report, horizon_months)
+        _review(kb, today, report, horizon_months)
     return kb, report
 
 

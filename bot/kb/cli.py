@@ -15,6 +15,7 @@ import getpass
 import json
 from pathlib import Path
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.kb.admin import Applied, KnowledgeAdmin, Proposal
 from bot.kb.changes import MAX_UPLOAD_BYTES
 from bot.kb.check import check_directory, format_report
@@ -68,15 +69,18 @@ def _read_upload(path: Path) -> bytes:
         return handle.read(MAX_UPLOAD_BYTES + 1)  # parse_upload refuses anything longer
 
 
-def run(args: argparse.Namespace, knowledge_dir: Path, data_dir: Path) -> int:
+def run(args: argparse.Namespace, knowledge_dir: Path, data_dir: Path,
+        clock: Clock = SYSTEM_CLOCK) -> int:
     command = args.kb_command
-    admin = KnowledgeAdmin(knowledge_dir, data_dir)
+    admin = KnowledgeAdmin(knowledge_dir, data_dir, clock)
     if command == "check":
         if args.dir:
-            report = check_directory(Path(args.dir), horizon_months=args.horizon_months)
+            report = check_directory(Path(args.dir), clock.today(),
+                                     horizon_months=args.horizon_months)
         else:
             with admin.locked():  # the live directory: never judged halfway through an apply
-                report = check_directory(knowledge_dir, horizon_months=args.horizon_months)
+                report = check_directory(knowledge_dir, clock.today(),
+                                         horizon_months=args.horizon_months)
         print(json.dumps(report.as_dict(), default=str, indent=2) if args.json
               else format_report(report))
         return 0 if report.ok else 1

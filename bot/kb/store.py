@@ -7,11 +7,11 @@ and on disk); a dialog pinned to an older one continues on the current version.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from tinydb import Query, TinyDB
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.kb.loader import KnowledgeError, build
 from bot.kb.snapshot import KnowledgeBase
 
@@ -29,7 +29,8 @@ class KnowledgeStore:
     """`current` for new dialogs; `get(version)` gives a dialog the snapshot it began with."""
 
     def __init__(self, current: KnowledgeBase, db: TinyDB | None = None,
-                 raw: dict[str, Any] | None = None) -> None:
+                 raw: dict[str, Any] | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock
         self._snapshots: dict[str, KnowledgeBase] = {current.version: current}
         self._current = current
         self._versions = db.table("versions") if db is not None else None
@@ -66,7 +67,7 @@ class KnowledgeStore:
         self._versions.insert({
             "version": kb.version,
             "updated": kb.meta.updated.isoformat(),
-            "loaded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "loaded_at": self.clock.stamp(),
             "raw": raw,
         })
         ids = sorted(doc.doc_id for doc in self._versions.all())

@@ -8,22 +8,19 @@ Subscribers are also listed in their own namespace, so sending alerts does not s
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.storage.keyvalue import KeyValue
 
 NAMESPACE = "users"
 ALERTS_NAMESPACE = "alerts"
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
 class UserRepository:
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self, kv: KeyValue, clock: Clock = SYSTEM_CLOCK) -> None:
         self.kv = kv
+        self.clock = clock
 
     async def get(self, user_id: int) -> dict[str, Any] | None:
         found = await self.kv.get(NAMESPACE, str(user_id))
@@ -31,8 +28,9 @@ class UserRepository:
 
     async def update(self, user_id: int, **fields: Any) -> dict[str, Any]:
         """Merge fields into the record (created on first use); returns the new record."""
-        record = await self.get(user_id) or {"id": user_id, "created": _now(), "active": True}
-        record.update(fields, updated=_now())
+        record = await self.get(user_id) or {"id": user_id, "created": self.clock.stamp(),
+                                             "active": True}
+        record.update(fields, updated=self.clock.stamp())
         await self.kv.put(NAMESPACE, str(user_id), record)
         return record
 

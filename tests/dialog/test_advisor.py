@@ -16,6 +16,7 @@ from aiogram.types import BufferedInputFile
 from bot.__main__ import BOT_IS_RUNNING, main
 from bot.advisors.repository import AdvisorRepository
 from bot.app import STATE_DIR, App, build_app
+from bot.clock import FixedClock
 from bot.config import Settings
 from bot.console import CONSOLE_BOT, LocalSession
 from bot.handlers.advisor import valid_prefill
@@ -37,7 +38,8 @@ def admin_settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def app(admin_settings: Settings) -> AsyncIterator[App]:
-    application = build_app(admin_settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    application = build_app(admin_settings, session=LocalSession(), token="42:TEST",
+                            clock=FixedClock.on(TODAY))
     yield application
     await application.close()
 
@@ -327,7 +329,7 @@ def test_cli_changes_reach_the_bot(cli_env: Path) -> None:
 
     async def advisor_home() -> str:
         application = build_app(make_settings(cli_env), session=LocalSession(),
-                                token="42:TEST", today=TODAY)
+                                token="42:TEST", clock=FixedClock.on(TODAY))
         try:
             [home] = await ChatDriver(application, user_id=4095).send("/advisor")
             return home.text

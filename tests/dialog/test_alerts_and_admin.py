@@ -12,6 +12,7 @@ import pytest
 from aiogram.methods import GetFile, SendDocument
 
 from bot.app import App, build_app
+from bot.clock import FixedClock
 from bot.config import Settings
 from bot.console import LocalSession
 from bot.render.callbacks import KbCb
@@ -26,7 +27,8 @@ ADMIN = 4242
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[App]:
     settings: Settings = make_settings(tmp_path / "data", admin_ids=str(ADMIN))
-    application = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    application = build_app(settings, session=LocalSession(), token="42:TEST",
+                            clock=FixedClock.on(TODAY))
     yield application
     await application.close()
 

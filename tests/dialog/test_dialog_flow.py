@@ -10,6 +10,7 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 
 from bot.app import App, build_app
+from bot.clock import FixedClock
 from bot.config import Settings
 from bot.console import LocalSession
 from bot.kb.models import Meta
@@ -261,13 +262,14 @@ async def test_text_outside_a_dialog_points_to_start(app: App) -> None:
 
 
 async def test_a_dialog_survives_a_restart_of_the_bot(settings: Settings) -> None:
-    first = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    first = build_app(settings, session=LocalSession(), token="42:TEST", clock=FixedClock.on(TODAY))
     chat = ChatDriver(first, user_id=1414)
     await chat.send("/start")
     await chat.press("SaaS")
     await chat.press("Europe")
     await first.close()
-    second = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    second = build_app(settings, session=LocalSession(), token="42:TEST",
+                       clock=FixedClock.on(TODAY))
     try:
         chat2 = ChatDriver(second, user_id=1414)
         shown = await chat2.send("Allemagne")

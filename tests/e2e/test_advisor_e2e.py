@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from aiogram.types import BufferedInputFile
 
 from bot.__main__ import BOT_IS_RUNNING
 from bot.advisors.links import qr_png
+from tests.conftest import BOT_COMMAND
 from tests.e2e.fake_api import BOT_USERNAME, DEFAULT_TOKEN, FakeBotAPI
 from tests.e2e.test_bot_e2e import User, start_bot, stop_bot
 
@@ -67,7 +67,7 @@ async def test_an_invited_advisor_gets_a_link_and_a_qr_code(fake: FakeBotAPI,
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "BOT_TOKEN")}
         env.update(DATA_DIR=str(data_dir), LOG_LEVEL="WARNING")
         cli = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "advisor", "list", cwd=tmp_path, env=env,
+            *BOT_COMMAND, "advisor", "list", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await cli.communicate()
         assert cli.returncode == 2 and err.decode().strip() == BOT_IS_RUNNING, (out, err)

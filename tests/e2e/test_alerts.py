@@ -11,6 +11,7 @@ import pytest
 from aiogram import Bot
 
 from bot.advice.alerts import opened_schemes
+from bot.clock import FixedClock
 from bot.kb.models import AidStatus, Criterion, CriterionField, Text
 from bot.kb.snapshot import KnowledgeBase
 from bot.notifier import AlertNotifier, Pacer
@@ -81,7 +82,7 @@ async def test_matching_subscribers_are_told_once_and_a_block_marks_inactive(
     await users.subscribe_alerts(13, OCCITANIE, kb.version, TODAY.isoformat(), "en")
     await users.subscribe_alerts(14, OCCITANIE, kb.version, TODAY.isoformat(), "fr")
     await users.stop_alerts(14)
-    notifier = AlertNotifier(bot, Renderer(), users, today=TODAY,
+    notifier = AlertNotifier(bot, Renderer(), users, clock=FixedClock.on(TODAY),
                              pacer=Pacer(per_second=1000, per_chat=0))
     new = with_scheme(kb, "occ-export", regions=["occitanie"])
     await notifier(kb, new)
@@ -120,6 +121,6 @@ async def test_an_expired_scheme_is_not_announced(bot: Bot, users: UserRepositor
     new = with_scheme(kb, "late")
     expired = replace(new, aid={**new.aid, "late": new.aid["late"].model_copy(
         update={"valid_to": TODAY - dt.timedelta(days=1)})})
-    notifier = AlertNotifier(bot, Renderer(), users, today=TODAY)
+    notifier = AlertNotifier(bot, Renderer(), users, clock=FixedClock.on(TODAY))
     assert await notifier.notify(expired, opened_schemes(kb, expired)) == 0
     assert fake.messages(21) == []

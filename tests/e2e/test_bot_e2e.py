@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.dialog.matching import normalise
+from tests.conftest import BOT_COMMAND
 from tests.e2e.fake_api import DEFAULT_TOKEN, BotMessage, FakeBotAPI
 
 STARTUP_TIMEOUT = 30.0
@@ -67,7 +67,7 @@ async def start_bot(fake: FakeBotAPI, data_dir: Path,
                DATA_DIR=str(data_dir), LOG_LEVEL="WARNING", **(extra_env or {}))
     polls = len(fake.calls("getUpdates"))
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=data_dir.parent, env=env,
+        *BOT_COMMAND, cwd=data_dir.parent, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while len(fake.calls("getUpdates")) <= polls:

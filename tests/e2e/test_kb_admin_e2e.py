@@ -13,7 +13,6 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from bot.config import PROJECT_ROOT
 from bot.kb.admin import KnowledgeAdmin
 from bot.kb.loader import COLLECTIONS
 from bot.render.templates import Renderer
+from tests.conftest import BOT_COMMAND
 from tests.e2e.fake_api import BotMessage, FakeBotAPI
 from tests.e2e.test_bot_e2e import User, start_bot, stop_bot, text_of
 
@@ -227,7 +227,7 @@ async def test_an_apply_from_the_command_line_goes_live_without_restart(
         change.write_text(json.dumps({"upsert": [new_scheme(kdir)]}))
         env = {"KNOWLEDGE_DIR": str(kdir), "DATA_DIR": str(data_dir)}
         result = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "-m", "bot", "kb", "apply", str(change)],
+            subprocess.run, [*BOT_COMMAND, "kb", "apply", str(change)],
             capture_output=True, text=True, cwd=tmp_path, timeout=60,
             env={**__import__("os").environ, **env})
         assert result.returncode == 0, result.stderr

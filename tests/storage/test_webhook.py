@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.__main__ import run_webhook
 from bot.app import App, build_app
+from bot.clock import FixedClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.console import LocalSession
 from bot.webhook import create_web_app, webhook_path, webhook_target
-from tests.conftest import TODAY, make_settings
+from tests.conftest import BOT_COMMAND, TODAY, make_settings
 from tests.storage.conftest import free_port
 
 SECRET = "s3cr3t_Token-42"
@@ -57,7 +57,7 @@ def webhook_settings(data_dir: Path, backend: str, request: pytest.FixtureReques
 async def served(backend: str, request: pytest.FixtureRequest,
                  tmp_path: Path) -> AsyncIterator[tuple[App, TestClient[Any, Any]]]:
     settings = webhook_settings(tmp_path / "data", backend, request)
-    app = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    app = build_app(settings, session=LocalSession(), token="42:TEST", clock=FixedClock.on(TODAY))
     client = TestClient(TestServer(create_web_app(app), host="127.0.0.1"))
     await client.start_server()
     try:
@@ -96,7 +96,8 @@ async def test_replicas_share_the_dialog_on_redis(redis_url: str, tmp_path: Path
     for name in ("a", "b"):
         settings = make_settings(tmp_path / name, webhook_url=URL, webhook_secret=SECRET,
                                  redis_url=redis_url)
-        app = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+        app = build_app(settings, session=LocalSession(), token="42:TEST",
+                        clock=FixedClock.on(TODAY))
         client = TestClient(TestServer(create_web_app(app), host="127.0.0.1"))
         await client.start_server()
         replicas.append((app, client))
@@ -243,7 +244,7 @@ def test_python_m_bot_stops_with_one_line(tmp_path: Path, extra: dict[str, str],
                                           start: str) -> None:
     env = {"BOT_TOKEN": "42:TEST", "PATH": "/usr/bin:/bin", "DATA_DIR": str(tmp_path / "d"),
            **{k: v.format(port=free_port()) for k, v in extra.items()}}
-    done = subprocess.run([sys.executable, "-m", "bot"], env=env, cwd=tmp_path,
+    done = subprocess.run([*BOT_COMMAND], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()

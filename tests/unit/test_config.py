@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, load_settings
+from tests.conftest import BOT_COMMAND
 
 
 def test_defaults_without_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -50,7 +50,7 @@ def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 def test_bad_configuration_stops_the_bot_with_one_line(tmp_path: Path) -> None:
     env = {"BOT_TOKEN": "nonsense", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "bot"], env=env, cwd=tmp_path,
+    done = subprocess.run([*BOT_COMMAND], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60,
                           check=False)
     assert done.returncode == 2

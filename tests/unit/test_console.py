@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT
 from bot.console import html_to_text
+from tests.conftest import BOT_COMMAND
 
 CONVERSATION = "\n".join([
     "1",            # SaaS (button 1)
@@ -28,7 +28,7 @@ def run_console(stdin: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
     env.update(DATA_DIR=str(tmp_path / "data"), KNOWLEDGE_DIR=str(PROJECT_ROOT / "knowledge"),
                DEFAULT_LOCALE="fr")
-    return subprocess.run([sys.executable, "-m", "bot", "console"], input=stdin, text=True,
+    return subprocess.run([*BOT_COMMAND, "console"], input=stdin, text=True,
                           capture_output=True, cwd=tmp_path, env=env, timeout=120, check=False)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bot.clock import FixedClock
 from bot.kb.admin import KEEP_BACKUPS, MANIFEST, PENDING, KnowledgeAdmin, next_version
 from bot.kb.changes import MAX_UPLOAD_BYTES, RefusalKind
 from bot.kb.loader import COLLECTIONS
@@ -46,7 +47,7 @@ def kdir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def admin(kdir: Path, tmp_path: Path) -> KnowledgeAdmin:
-    return KnowledgeAdmin(kdir, tmp_path / "data", today=TODAY)
+    return KnowledgeAdmin(kdir, tmp_path / "data", clock=FixedClock.on(TODAY))
 
 
 def aid_records(kdir: Path) -> list[dict[str, Any]]:
@@ -211,7 +212,7 @@ def test_an_apply_against_an_older_base_is_a_conflict(admin: KnowledgeAdmin,
 
 def test_two_admins_applying_at_once_give_one_version(admin: KnowledgeAdmin,
                                                       kdir: Path, tmp_path: Path) -> None:
-    others = [KnowledgeAdmin(kdir, tmp_path / "data", today=TODAY) for _ in range(4)]
+    others = [KnowledgeAdmin(kdir, tmp_path / "data", clock=FixedClock.on(TODAY)) for _ in range(4)]
     proposals = [a.propose_upload(upload(new_aid(kdir, f"scheme-{i}")), "aid.json")
                  for i, a in enumerate(others)]
     results: list[Any] = []
@@ -327,11 +328,12 @@ def test_a_crash_before_the_commit_point_leaves_the_old_version(
 
 KILLS = 15
 CHILD = """
-import json, sys
+import datetime as dt, json, sys
 from pathlib import Path
+from bot.clock import FixedClock
 from bot.kb.admin import KnowledgeAdmin
 
-admin = KnowledgeAdmin(Path(sys.argv[1]), Path(sys.argv[2]))
+admin = KnowledgeAdmin(Path(sys.argv[1]), Path(sys.argv[2]), FixedClock.on(dt.date(2026, 11, 26)))
 template = json.loads((Path(sys.argv[1]) / "aid.json").read_text())[0]
 print("ready", flush=True)
 while True:
@@ -345,6 +347,7 @@ while True:
 """
 
 
+@pytest.mark.realtime
 def test_sigkill_during_applies_leaves_one_whole_version(kdir: Path, tmp_path: Path) -> None:
     """Every apply rewrites all the files; after a kill at any moment, the files (read after
     recovery) are all from one version: meta's horizon and the aid records agree."""
@@ -362,7 +365,7 @@ def test_sigkill_during_applies_leaves_one_whole_version(kdir: Path, tmp_path: P
         child.wait()
         done = [int(line.split()[1]) for line in lines if line.strip()]
         acknowledged = max([acknowledged, *done])
-        admin = KnowledgeAdmin(kdir, tmp_path / "d", today=TODAY)
+        admin = KnowledgeAdmin(kdir, tmp_path / "d", clock=FixedClock.on(TODAY))
         kb, _ = admin.load()  # loads, whatever the moment of the kill
         n = sum(rid.startswith("kill-") for rid in kb.aid)
         horizon = kb.meta.verification_horizon_months

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.clock import FixedClock
 from bot.kb.loader import COLLECTIONS
-from tests.conftest import KNOWLEDGE_DIR
+from tests.conftest import KNOWLEDGE_DIR, TODAY
+
+CLOCK = FixedClock.on(TODAY)
 
 
 @pytest.fixture
@@ -37,31 +40,31 @@ def test_diff_apply_history_rollback_export(kdir: Path, tmp_path: Path,
     version = json.loads((kdir / "meta.json").read_text())["version"]
     change = write_change(tmp_path, kdir)
 
-    assert main(["kb", "diff", str(change)]) == 0
+    assert main(["kb", "diff", str(change)], clock=CLOCK) == 0
     out = capsys.readouterr().out
     assert f"against version {version}" in out and "aid: added cli-scheme" in out
     assert (kdir / "aid.json").read_bytes() == original
 
-    assert main(["kb", "apply", str(change)]) == 0
+    assert main(["kb", "apply", str(change)], clock=CLOCK) == 0
     out = capsys.readouterr().out
     assert "version 2026." in out and f"(was {version})" in out
     assert "cli-scheme" in (kdir / "aid.json").read_text()
-    assert main(["kb", "apply", str(change)]) == 0
+    assert main(["kb", "apply", str(change)], clock=CLOCK) == 0
     assert "no change" in capsys.readouterr().out
 
-    assert main(["kb", "history"]) == 0
+    assert main(["kb", "history"], clock=CLOCK) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and "\tcli:" in lines[0] and "\tapply\t" in lines[0]
     assert "+1 ~0 -0" in lines[0] and lines[0].endswith("aid.json")
 
-    assert main(["kb", "rollback"]) == 0
+    assert main(["kb", "rollback"], clock=CLOCK) == 0
     assert "applied" in capsys.readouterr().out
     assert json.loads((kdir / "aid.json").read_bytes()) == json.loads(original)
-    assert main(["kb", "rollback", "1999.01.01-1"]) == 1
+    assert main(["kb", "rollback", "1999.01.01-1"], clock=CLOCK) == 1
     assert "no backup of version" in capsys.readouterr().out
 
     out_dir = tmp_path / "export"
-    assert main(["kb", "export", str(out_dir)]) == 0
+    assert main(["kb", "export", str(out_dir)], clock=CLOCK) == 0
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(f"{n}.json" for n in COLLECTIONS)
     assert (out_dir / "aid.json").read_bytes() == (kdir / "aid.json").read_bytes()
 
@@ -72,14 +75,14 @@ def test_refused_files_exit_non_zero_and_change_nothing(kdir: Path, tmp_path: Pa
     before = {n: (kdir / f"{n}.json").read_bytes() for n in COLLECTIONS}
     bad = tmp_path / "aid.json"
     bad.write_text("[]")
-    assert main(["kb", "apply", str(bad)]) == 1
+    assert main(["kb", "apply", str(bad)], clock=CLOCK) == 1
     assert "refused (empties)" in capsys.readouterr().out
     bad.write_bytes(b"{nope")
-    assert main(["kb", "apply", str(bad)]) == 1
+    assert main(["kb", "apply", str(bad)], clock=CLOCK) == 1
     assert "refused (not_json)" in capsys.readouterr().out
-    assert main(["kb", "apply", str(tmp_path / "missing.json")]) == 2
+    assert main(["kb", "apply", str(tmp_path / "missing.json")], clock=CLOCK) == 2
     assert "no such file" in capsys.readouterr().out
-    assert main(["kb", "rollback"]) == 1
+    assert main(["kb", "rollback"], clock=CLOCK) == 1
     assert "no earlier version" in capsys.readouterr().out
     assert {n: (kdir / f"{n}.json").read_bytes() for n in COLLECTIONS} == before
 
@@ -91,7 +94,7 @@ def test_check_finishes_an_interrupted_apply_before_judging(
 
     from bot.kb.admin import MANIFEST, PENDING, KnowledgeAdmin
 
-    admin = KnowledgeAdmin(kdir, tmp_path / "data")
+    admin = KnowledgeAdmin(kdir, tmp_path / "data", CLOCK)
     proposal = admin.propose_upload(write_change(tmp_path, kdir).read_bytes(), "aid.json")
     assert proposal.changes is not None
     real_replace = os.replace
@@ -106,7 +109,7 @@ def test_check_finishes_an_interrupted_apply_before_judging(
         admin.apply(proposal.changes, "a")
     monkeypatch.setattr(os, "replace", real_replace)
     assert (kdir / PENDING / MANIFEST).exists()  # committed, no file moved in yet
-    assert main(["kb", "check"]) == 0
+    assert main(["kb", "check"], clock=CLOCK) == 0
     out = capsys.readouterr().out
     assert "Knowledge base 2026.11.26-4" in out.splitlines()[0]
     assert not (kdir / PENDING).exists()

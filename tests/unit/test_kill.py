@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.storage.journal import JournalStore
 
 KILLS = 50
@@ -34,6 +36,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.realtime
 def test_sigkill_at_random_moments_never_corrupts_or_loses_acknowledged_writes(
         tmp_path: Path) -> None:
     rng = random.Random(20261126)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from bot.kb.check import check_directory
 from bot.kb.loader import KnowledgeError, load_directory
 from bot.kb.models import AidStatus
 from bot.kb.snapshot import KnowledgeBase
-from tests.conftest import KNOWLEDGE_DIR, TODAY
+from tests.conftest import BOT_COMMAND, KNOWLEDGE_DIR, TODAY
 
 HUB_CITIES = {"san-francisco", "singapore", "boston", "montreal", "sao-paulo", "bangalore",
               "beijing", "shanghai", "hong-kong"}
@@ -90,12 +89,12 @@ def test_kb_check_flags_active_schemes_past_their_end(kb_copy: Path) -> None:
 
 
 def test_kb_check_cli_exit_status_and_json(kb_copy: Path) -> None:
-    ok = subprocess.run([sys.executable, "-m", "bot", "kb", "check", "--json", "--dir",
+    ok = subprocess.run([*BOT_COMMAND, "kb", "check", "--json", "--dir",
                          str(kb_copy)], capture_output=True, text=True, timeout=60, check=False)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["ok"] is True
     edit(kb_copy, "cities", lambda d: d[0].update(country="zz"))
-    bad = subprocess.run([sys.executable, "-m", "bot", "kb", "check", "--dir", str(kb_copy)],
+    bad = subprocess.run([*BOT_COMMAND, "kb", "check", "--dir", str(kb_copy)],
                          capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 1 and "unknown id 'zz'" in bad.stdout
 

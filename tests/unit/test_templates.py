@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.advice.engine import advise
+from bot.clock import FixedClock
 from bot.dialog.engine import Dialog, DialogState
 from bot.dialog.questions import QUESTIONS
 from bot.handlers.views import Views
@@ -45,7 +46,7 @@ def plan_messages(kb: KnowledgeBase, renderer: Renderer, locale: str,
                   answers: dict[str, str]) -> list[str]:
     dialog = Dialog(kb, renderer.labels)
     state = DialogState("d1", kb.version, step="done", answers=answers)
-    views = Views(bot=None, renderer=renderer, today=TODAY)  # type: ignore[arg-type]
+    views = Views(bot=None, renderer=renderer, clock=FixedClock.on(TODAY))  # type: ignore[arg-type]
     return views.plan_messages(locale, dialog, state, advise(dialog.profile(state), kb, TODAY))
 
 
