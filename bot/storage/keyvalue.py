@@ -35,8 +35,9 @@ class KeyValue(Protocol):
         """Every key of a namespace."""
         ...
 
-    async def purge(self) -> None:
-        """Make deletions final on disk too (after /forget): no copy of deleted data remains."""
+    async def purge(self) -> bool:
+        """Make deletions final on disk too (after /forget): no copy of deleted data remains.
+        True once done; False if it could not be done now (the store retries until it is)."""
         ...
 
     async def close(self) -> None:

@@ -49,7 +49,7 @@ async def test_compaction_keeps_everything_and_shrinks_the_journal(tmp_path: Pat
     assert {k: (await again.get("users", k))["i"] for k in [str(i) for i in range(20)]} == {
         str(k): 480 + k for k in range(20)}
     snapshot = json.loads((tmp_path / SNAPSHOT).read_text())
-    assert "users" in snapshot
+    assert snapshot["format"] == 2 and "users" in snapshot["data"]
 
 
 async def test_claims_are_once_only_and_bounded(tmp_path: Path) -> None:
