@@ -41,7 +41,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.console import ConsoleSession, run_console
 from bot.kb import cli as kb_cli
 from bot.kb.loader import KnowledgeError
-from bot.storage.journal import JournalStore, StoreBusyError
+from bot.storage.journal import JournalStore, StoreBusyError, StoreDamagedError
 from bot.storage.keyvalue import KeyValue
 from bot.storage.redis import RedisKeyValue
 from bot.webhook import start_webhook_server, stop_webhook_server, webhook_target
@@ -245,6 +245,9 @@ def main(argv: list[str] | None = None, clock: Clock = SYSTEM_CLOCK) -> int:
             asyncio.run(run_polling(settings, clock))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except StoreDamagedError as exc:
+        print(f"Storage error: {exc}", file=sys.stderr)
         return 2
     except RedisError as exc:
         print(f"Storage error: Redis (REDIS_URL): {exc}", file=sys.stderr)

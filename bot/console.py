@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import secrets
 import sys
 from collections.abc import AsyncGenerator
 from typing import Any, TextIO
@@ -150,8 +151,9 @@ class Console:
                          language_code=language)
         self.chat = Chat(id=CONSOLE_USER_ID, type="private")
         # Update ids must not repeat across runs on the same DATA_DIR (the store remembers the
-        # ids it handled, as it must for Telegram's re-deliveries): start from the time in ms.
-        self._update_id = int(session.clock.now().timestamp() * 1000)
+        # ids it handled, as Telegram's re-deliveries require): each run starts at a random
+        # point of a 2**52 range, so two runs of a few thousand updates do not meet.
+        self._update_id = secrets.randbelow(2**52)
         self._message_id = 1000
 
     def _next_update(self) -> int:

@@ -37,7 +37,7 @@ from bot.kb.changes import (
     parse_upload,
 )
 from bot.kb.check import Report, review_raw
-from bot.kb.loader import COLLECTIONS, KnowledgeError, read_raw
+from bot.kb.loader import COLLECTIONS, KnowledgeError, Problem, read_raw
 from bot.kb.snapshot import KnowledgeBase
 
 PENDING = ".pending"
@@ -161,8 +161,20 @@ class KnowledgeAdmin:
         shutil.rmtree(stage, ignore_errors=True)
 
     def _roll_forward(self, stage: Path) -> None:
-        manifest = json.loads((stage / MANIFEST).read_text(encoding="utf-8"))
-        for name in manifest["files"]:
+        path = stage / MANIFEST
+        try:
+            manifest = json.loads(path.read_bytes().decode("utf-8"))
+            names = manifest["files"]
+            if not (isinstance(names, list) and all(
+                    isinstance(n, str) and n == Path(n).name for n in names)):
+                raise ValueError("no list of file names")
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+            raise KnowledgeError([Problem(
+                f"{PENDING}/{MANIFEST}", None, None,
+                f"damaged ({exc}): an apply was interrupted and cannot be finished; check the "
+                f"live files (`python -m bot kb check`), then delete {stage} to start with them, "
+                "or restore a backup")]) from None
+        for name in names:
             staged = stage / name
             if staged.exists():  # not yet moved
                 os.replace(staged, self.knowledge_dir / name)

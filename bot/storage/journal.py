@@ -111,6 +111,7 @@ class JournalStore:
 
     def __init__(self, directory: Path, *, fsync_interval: float = 1.0,
                  compact_factor: int = 4, min_compact: int = 1000,
+                 retry_seconds: float = RETRY_SECONDS,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -125,6 +126,7 @@ class JournalStore:
         self._fsync_interval = fsync_interval
         self._compact_factor = compact_factor
         self._min_compact = min_compact
+        self._retry_seconds = retry_seconds
         self._monotonic = monotonic
         self._data: Tables = {}  # values kept serialised: snapshots copy cheaply
         self._claims: dict[str, list[int]] = {}
@@ -330,9 +332,9 @@ class JournalStore:
     def _failed(self, what: str, exc: OSError) -> None:
         """Called under the lock."""
         self._compact_wanted = True
-        self._retry_at = self._monotonic() + RETRY_SECONDS
+        self._retry_at = self._monotonic() + self._retry_seconds
         log.warning("%s failed (%s); writes go on in journal.%d, retrying in %.0f s",
-                    what, exc, self._number, RETRY_SECONDS)
+                    what, exc, self._number, self._retry_seconds)
 
     def _start_compaction(self) -> bool:
         """Called under the lock: open the next journal, and only then retire the current one

@@ -53,3 +53,11 @@ def test_empty_input_exits_cleanly(tmp_path: Path) -> None:
 def test_links_are_shown_with_their_address() -> None:
     text = html_to_text('<b>Voir</b> <a href="https://x.org/?a=1&amp;b=2">le site</a> &lt;3')
     assert text == "Voir le site (https://x.org/?a=1&b=2) <3"
+
+
+def test_a_second_run_on_the_same_data_reaches_its_plan_too(tmp_path: Path) -> None:
+    first = run_console(CONVERSATION, tmp_path)
+    second = run_console("/restart\n" + CONVERSATION, tmp_path)  # the same DATA_DIR
+    for done in (first, second):
+        assert done.returncode == 0, done.stderr
+        assert "Votre plan export" in done.stdout and "Singapour" in done.stdout
