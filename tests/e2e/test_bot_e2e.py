@@ -48,14 +48,21 @@ class User:
                 return message
         raise AssertionError("no message with buttons")
 
-    async def press(self, label: str, message: BotMessage | None = None) -> list[BotMessage]:
+    async def press(self, label: str, message: BotMessage | None = None,
+                    until: str | None = None) -> list[BotMessage]:
+        """Press a button; with `until`, also wait (15 s at most) for a message holding that
+        text: a press whose work runs in a thread (an apply) can be quiet for a while."""
         message = message or self.keyboard_message()
         found = [data for text, data in FakeBotAPI.buttons(message)
                  if data and normalise(label) in normalise(text)]
         assert found, f"no {label!r} in {FakeBotAPI.buttons(message)}"
         count = len(self.fake.messages(self.id))
         self.fake.press_button(self.id, message.message_id, found[0])
+        deadline = time.monotonic() + 15
         await self.fake.wait_idle(quiet=0.3, timeout=15)
+        while until is not None and time.monotonic() < deadline and not any(
+                until in m.plain_text for m in self._since(count)):
+            await asyncio.sleep(0.05)
         return self._since(count)
 
 

@@ -204,7 +204,7 @@ async def test_admins_update_the_live_base_and_users_follow(fake: FakeBotAPI,
         assert any(version in t for t in buttons) and len(buttons) >= 2
         preview = await admin.press(f"Revenir à {json.loads(before['meta'])['version']}")
         assert SCHEME in text_of(preview) and "retiré" in text_of(preview)
-        done = await admin.press("Appliquer")
+        done = await admin.press("Appliquer", until="en service")
         assert "en service" in text_of(done)
         restored = json.loads((kdir / "aid.json").read_text())
         assert restored == json.loads(before["aid"])

@@ -85,6 +85,7 @@ def run_child(directory: Path, fault: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
 
 
+@pytest.mark.realtime  # the retry waits on timers that libfaketime stalls
 @pytest.mark.parametrize("fault", ["readonly", "handles"])
 def test_a_failed_rotation_keeps_writing_and_is_retried(state_dir: Path, fault: str) -> None:
     done = run_child(state_dir, fault)
