@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import logging
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -20,8 +20,9 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message, User
 
 from bot.handlers.views import Views, drop_keyboard
-from bot.kb.admin import Applied, KnowledgeAdmin, Proposal
+from bot.kb.admin import Applied, KnowledgeAdmin, Proposal, Unreadable
 from bot.kb.changes import MAX_UPLOAD_BYTES, Refusal, RefusalKind
+from bot.kb.loader import JsonRefused, parse_json
 from bot.kb.reload import Reloader
 from bot.render.callbacks import KbCb
 from bot.render.keyboards import kb_confirm_keyboard, kb_home_keyboard, kb_versions_keyboard
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 PENDING = "kb_pending"  # per admin: the one change waiting for Apply or Cancel
 SHOWN_PROBLEMS = 20
 HISTORY_SHOWN = 5
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 async def is_admin(event: Message | CallbackQuery,
@@ -52,6 +55,22 @@ async def show_refusal(views: Views, chat_id: int, locale: str, refusal: Refusal
                                  more=max(0, len(problems) - SHOWN_PROBLEMS),
                                  limit_kb=MAX_UPLOAD_BYTES // 1024)
     await views.send_parts(chat_id, pack([text]))
+
+
+async def engine(views: Views, chat_id: int, locale: str, kb_admin: KnowledgeAdmin,
+                 call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+    """Run an engine call off the loop. If the live files or a backup do not read, tell the
+    admin which file, why and what to do, and return None: nothing was changed."""
+    try:
+        return await asyncio.to_thread(call, *args, **kwargs)
+    except Unreadable as exc:
+        problems = [str(p) for p in exc.problems]
+        backups = await asyncio.to_thread(kb_admin.backups)
+        await views.send_parts(chat_id, pack([views.renderer.render(
+            locale, "kb_unreadable", backup=exc.backup, problems=problems[:SHOWN_PROBLEMS],
+            more=max(0, len(problems) - SHOWN_PROBLEMS),
+            latest=next((v for v in backups if v != exc.backup), None))]))
+        return None
 
 
 async def offer(views: Views, kv: KeyValue, chat_id: int, admin_id: int, locale: str,
@@ -103,7 +122,10 @@ def build_router() -> Router:
                      kb_admin: KnowledgeAdmin | None = None) -> None:
         if kb_admin is None:
             return
-        status = await asyncio.to_thread(kb_admin.status, HISTORY_SHOWN)
+        status = await engine(views, message.chat.id, locale, kb_admin, kb_admin.status,
+                              HISTORY_SHOWN)
+        if status is None:
+            return
         text = views.renderer.render(locale, "kb_home", version=status.report.version,
                                      kb=status.kb, report=status.report,
                                      history=status.history, backups=status.backups)
@@ -121,7 +143,10 @@ def build_router() -> Router:
             await show_refusal(views, message.chat.id, locale, Refusal(
                 RefusalKind.too_big, f"{document.file_size or '?'} bytes"))
             return
-        proposal = await asyncio.to_thread(kb_admin.propose_upload, data, document.file_name)
+        proposal = await engine(views, message.chat.id, locale, kb_admin,
+                                kb_admin.propose_upload, data, document.file_name)
+        if proposal is None:
+            return
         await offer(views, kv, message.chat.id, message.from_user.id, locale, proposal,
                     document.file_name or "", {"action": "apply", "changes": proposal.changes,
                                                "file": document.file_name or ""})
@@ -144,13 +169,17 @@ def build_router() -> Router:
         if callback_data.a == "cancel":
             await views.send(message.chat.id, views.renderer.render(locale, "kb_cancelled"))
             return
+        chat_id = message.chat.id
         if pending.get("action") == "rollback":
-            result = await asyncio.to_thread(kb_admin.rollback, pending["version"],
-                                             who(query.from_user), base_version=pending["base"])
+            result = await engine(views, chat_id, locale, kb_admin, kb_admin.rollback,
+                                  pending["version"], who(query.from_user),
+                                  base_version=pending["base"])
         else:
-            result = await asyncio.to_thread(kb_admin.apply, pending["changes"],
-                                             who(query.from_user), base_version=pending["base"],
-                                             source=pending.get("file", ""))
+            result = await engine(views, chat_id, locale, kb_admin, kb_admin.apply,
+                                  pending["changes"], who(query.from_user),
+                                  base_version=pending["base"], source=pending.get("file", ""))
+        if result is None:
+            return
         await report_applied(views, message.chat.id, locale, result, reloader)
 
     @router.callback_query(KbCb.filter(F.a == "export"))
@@ -185,11 +214,14 @@ def build_router() -> Router:
             await query.answer()
             return
         try:
-            proposal = await asyncio.to_thread(kb_admin.propose_rollback, callback_data.t)
+            proposal = await engine(views, query.message.chat.id, locale, kb_admin,
+                                    kb_admin.propose_rollback, callback_data.t)
         except LookupError:
             await query.answer(views.renderer.label(locale, "toast.stale"))
             return
         await query.answer()
+        if proposal is None:
+            return
         await offer(views, kv, query.message.chat.id, query.from_user.id, locale, proposal,
                     views.renderer.label(locale, "kb.rollback_title", version=callback_data.t),
                     {"action": "rollback", "version": callback_data.t})
@@ -198,10 +230,14 @@ def build_router() -> Router:
 
 
 def _meta_version(files: list[tuple[str, bytes]]) -> str:
-    """The version named in the exported meta.json."""
+    """The version named in the exported meta.json ("" when it does not read)."""
     for name, data in files:
         if name == "meta.json":
-            return str(json.loads(data).get("version", ""))
+            try:
+                meta = parse_json(data.decode("utf-8"), name)
+            except (JsonRefused, UnicodeDecodeError):
+                return ""
+            return str(meta.get("version", "")) if isinstance(meta, dict) else ""
     return ""
 
 

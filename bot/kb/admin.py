@@ -49,6 +49,17 @@ KEEP_BACKUPS = 20
 _VERSION = re.compile(r"^(\d{4}\.\d{2}\.\d{2})-(\d+)$")
 
 
+class Unreadable(KnowledgeError):
+    """The live files, or those of the backed-up version `backup`, do not read (missing, not
+    JSON, or refused by the strict parse); nothing was changed. `problems` name each file."""
+
+    def __init__(self, problems: list[Problem], backup: str | None = None) -> None:
+        super().__init__(problems)
+        self.backup = backup
+        if backup is not None:
+            self.args = (f"the backup of version {backup} does not read: {self.args[0]}",)
+
+
 @dataclass
 class Proposal:
     """A change judged against the live base: the diff to show, or the refusal."""
@@ -184,14 +195,14 @@ class KnowledgeAdmin:
     # --- reading ---------------------------------------------------------------------------
 
     def read(self) -> dict[str, Any]:
-        """The live collections (after recovery); KnowledgeError if they do not load."""
+        """The live collections (after recovery); Unreadable if a file does not read."""
         with self.locked():
             return self._read()
 
     def _read(self) -> dict[str, Any]:
         raw, problems = read_raw(self.knowledge_dir)
         if problems:
-            raise KnowledgeError(problems)
+            raise Unreadable(problems)
         return raw
 
     def load(self) -> tuple[KnowledgeBase, dict[str, Any]]:
@@ -204,7 +215,8 @@ class KnowledgeAdmin:
 
     def status(self, history: int) -> Status:
         """What /kb shows: the live base judged by the rules of `kb check` (the snapshot is None
-        if it does not build), the latest audit entries, how many versions are backed up."""
+        if it does not build), the latest audit entries, how many versions are backed up.
+        Unreadable if a live file does not read."""
         kb, report = review_raw(self.read(), self.today)
         return Status(kb, report, self.history(history), len(self.backups()))
 
@@ -333,7 +345,8 @@ class KnowledgeAdmin:
             raise LookupError(f"no backup of version {version!r}")
         raw, problems = read_raw(self.backup_dir / version)
         if problems:
-            raise KnowledgeError(problems)
+            raise Unreadable([replace(p, file=f"{BACKUPS}/{version}/{p.file}") for p in problems],
+                             backup=version)
         return raw
 
     def _known_versions(self) -> list[str]:

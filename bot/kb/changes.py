@@ -1,6 +1,6 @@
 """An admin's upload as a change to the knowledge base: parse it, merge it, diff it.
 
-Accepted uploads (UTF-8 JSON, at most 1 MB):
+Accepted uploads (UTF-8 JSON, at most 1 MB, read by the strict `loader.parse_json`):
 - a whole collection, named after it: `aid.json` holding an array (or `meta.json`, `vie_costs.json`
   holding an object); it replaces that collection;
 - records to add, change or retire in one collection: `aid.json` holding
@@ -13,14 +13,21 @@ Accepted uploads (UTF-8 JSON, at most 1 MB):
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import PurePath
 from typing import Any
 
-from bot.kb.loader import COLLECTIONS, LIST_FILES, SINGLE_FILES, Problem
+from bot.kb.loader import (
+    COLLECTIONS,
+    LIST_FILES,
+    SINGLE_FILES,
+    JsonRefused,
+    Problem,
+    parse_json,
+    shorten,
+)
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 MANAGED_META = ("version", "updated")  # set by the engine on apply
@@ -63,10 +70,11 @@ def parse_upload(data: bytes, file_name: str | None = None) -> Changes:
     except UnicodeDecodeError as exc:
         raise Refusal(RefusalKind.not_utf8, f"byte {exc.start}") from None
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Refusal(RefusalKind.not_json,
-                      f"line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        document = parse_json(text, file_name or "upload")
+    except JsonRefused as exc:
+        if exc.syntax:
+            raise Refusal(RefusalKind.not_json, exc.syntax) from None
+        raise Refusal(RefusalKind.invalid, problems=tuple(exc.problems)) from None
     return normalise(document, file_name)
 
 
@@ -82,9 +90,10 @@ def normalise(document: Any, file_name: str | None = None) -> Changes:
                       "keyed by collection")
     unknown = sorted(set(document) - set(COLLECTIONS))
     if unknown:
+        shown = ", ".join(shorten(name) for name in unknown[:5])
         raise Refusal(RefusalKind.bad_format,
-                      f"unknown collection(s): {', '.join(unknown)}; known: "
-                      f"{', '.join(COLLECTIONS)}")
+                      f"unknown collection(s): {shown}{', …' if len(unknown) > 5 else ''}; "
+                      f"known: {', '.join(COLLECTIONS)}")
     changes: Changes = {}
     for name, value in document.items():
         changes[name] = _collection_change(name, value)

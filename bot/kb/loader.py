@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,15 @@ LIST_FILES: dict[str, type[BaseModel]] = {
 COLLECTIONS = (*SINGLE_FILES, *LIST_FILES)
 
 
+SHOWN_CHARS = 40
+"""Of an id, a key or a name taken from the input, when shown in a problem or a refusal."""
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """`text`, cut to `limit` characters with an ellipsis (input shown back to the admin)."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem found in the knowledge base."""
@@ -38,8 +48,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.file + (f" [{self.record}]" if self.record else "")
-        where += f" {self.field}" if self.field else ""
+        where = shorten(self.file, 3 * SHOWN_CHARS)
+        where += f" [{shorten(self.record)}]" if self.record else ""
+        where += f" {shorten(self.field, 3 * SHOWN_CHARS)}" if self.field else ""
         return f"{where}: {self.message}"
 
 
@@ -53,18 +64,158 @@ class KnowledgeError(Exception):
         super().__init__(f"{len(problems)} knowledge-base error(s): {shown}{more}")
 
 
+class JsonRefused(KnowledgeError):
+    """Knowledge JSON that the strict parse refuses; `syntax` is set when it is not JSON at all
+    (the parser's own message, with line and column)."""
+
+    def __init__(self, problems: list[Problem], syntax: str = "") -> None:
+        super().__init__(problems)
+        self.syntax = syntax
+
+
+MAX_DEPTH = 16
+"""Nesting levels a knowledge JSON text may have (the records need at most 8, uploads included)."""
+MAX_NUMBER_CHARS = 32
+"""Characters a number may be written with; longer ones are refused before conversion."""
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """Stands in the parsed tree for a value the parse refuses, until it is reported with its
+    place."""
+
+    message: str
+
+
+class _Duplicates(dict[str, Any]):
+    """An object in which some keys appear more than once (json would keep the last silently)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]], twice: list[str]) -> None:
+        super().__init__(pairs)
+        self.twice = twice
+
+
+class _Hooks:
+    """The json.loads hooks: a refused value or object is kept in the tree as a marker, and
+    `marked` says the tree needs a walk to report them."""
+
+    def __init__(self) -> None:
+        self.marked = False
+
+    def object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        seen: set[str] = set()
+        twice: list[str] = []
+        for key, _ in pairs:
+            if key in seen and key not in twice:
+                twice.append(key)
+            seen.add(key)
+        self.marked = True
+        return _Duplicates(pairs, twice)
+
+    def constant(self, name: str) -> _Refused:
+        self.marked = True
+        return _Refused(f"{name} is not a number JSON allows; write a number")
+
+    def number(self, convert: Callable[[str], Any]) -> Callable[[str], Any]:
+        def parse(literal: str) -> Any:
+            if len(literal) > MAX_NUMBER_CHARS:
+                self.marked = True
+                return _Refused(f"a number of {len(literal)} characters (at most "
+                                f"{MAX_NUMBER_CHARS})")
+            value = convert(literal)
+            if isinstance(value, float) and not math.isfinite(value):
+                self.marked = True
+                return _Refused(f"{shorten(literal)} is too large for a number")
+            return value
+        return parse
+
+
+def _too_deep(document: Any) -> bool:
+    """More than MAX_DEPTH levels of arrays and objects (level by level, no recursion)."""
+    level = [document] if isinstance(document, dict | list) else []
+    for _ in range(MAX_DEPTH):
+        level = [child for value in level
+                 for child in (value.values() if isinstance(value, dict) else value)
+                 if isinstance(child, dict | list)]
+        if not level:
+            return False
+    return True
+
+
+def _place_problems(document: Any, file: str) -> list[Problem]:
+    """What the parse refused, each with its record (the nearest object with an id, or #index
+    in a collection file) and field path; and nesting deeper than MAX_DEPTH."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, tuple[str, ...], str | None, int]] = [(document, (), None, 0)]
+    while stack:  # iterative: the tree may be as deep as the parser allows
+        value, path, record, depth = stack.pop()
+        field = ".".join(path) or None
+        if isinstance(value, _Refused):
+            problems.append(Problem(file, record, field, value.message))
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            problems.append(Problem(file, record, field,
+                                    f"nested more than {MAX_DEPTH} levels deep"))
+            continue
+        children: list[tuple[str, Any, str | None]]
+        if isinstance(value, dict):
+            rid = value.get("id")
+            if isinstance(rid, str) and rid:
+                record, path = shorten(rid), ()
+            if isinstance(value, _Duplicates):
+                problems.extend(Problem(file, record, ".".join((*path, shorten(key))),
+                                        "this key is written more than once; keep one")
+                                for key in value.twice)
+            children = [(shorten(k), v, record) for k, v in value.items()]
+        else:
+            top = depth == 0
+            children = [("" if top else str(i), v, f"#{i}" if top else record)
+                        for i, v in enumerate(value)]
+        for key, child, owner in reversed(children):
+            stack.append((child, (*path, key) if key else path, owner, depth + 1))
+    return problems
+
+
+def parse_json(text: str, file: str) -> Any:
+    """The one parse of knowledge JSON (live files, backups, uploads). Refuses, as JsonRefused
+    naming file, record and field: NaN and Infinity, numbers too long or too large, duplicate
+    keys, nesting deeper than MAX_DEPTH, and text that is not JSON."""
+    hooks = _Hooks()
+    try:
+        document = json.loads(text, object_pairs_hook=hooks.object,
+                              parse_constant=hooks.constant, parse_int=hooks.number(int),
+                              parse_float=hooks.number(float))
+    except json.JSONDecodeError as exc:
+        message = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        raise JsonRefused([Problem(file, None, None, f"not valid JSON: {message}")],
+                          message) from None
+    except RecursionError:
+        raise JsonRefused([Problem(file, None, None,
+                                   f"nested more than {MAX_DEPTH} levels deep")]) from None
+    if hooks.marked or _too_deep(document):
+        raise JsonRefused(_place_problems(document, file))
+    return document
+
+
 def read_raw(directory: Path) -> tuple[dict[str, Any], list[Problem]]:
-    """Read every collection file as JSON, without validating it."""
+    """Read every collection file with the strict parse, without validating it."""
     raw: dict[str, Any] = {}
     problems: list[Problem] = []
     for name in COLLECTIONS:
         path = directory / f"{name}.json"
         try:
-            raw[name] = json.loads(path.read_text(encoding="utf-8"))
+            raw[name] = parse_json(path.read_text(encoding="utf-8"), path.name)
         except FileNotFoundError:
             problems.append(Problem(path.name, None, None, "file is missing"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
             problems.append(Problem(path.name, None, None, f"not valid JSON: {exc}"))
+        except JsonRefused as exc:
+            problems.extend(exc.problems)
     return raw, problems
 
 

@@ -3,13 +3,41 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+# --- bounds: what one record may hold (declared here only; knowledge/README.md lists them) ---
+MAX_AMOUNT_EUR = 1_000_000_000
+"""Every amount in euros, and every numeric criterion threshold, is finite, >= 0 and at most
+this (the largest threshold shipped is 500 M€)."""
+MAX_TEXT_CHARS = 3500  # one language of a Text: fits one Telegram message (4,096) with its heading
+MAX_NAME_CHARS = 200  # a name, provider, alias, synonym, contact field, criterion value
+MAX_CRITERIA = 20  # per aid scheme
+MAX_CONDITIONS = 20  # per aid scheme
+MAX_SOURCES = 10  # per record
+MAX_ALLOWANCES = 20  # per VIE country
+MAX_NOTES = 10  # per VIE country
+MAX_WORDS = 50  # aliases, synonyms, a landing record's sectors and stages
+MAX_VALUES = 250  # ids in one `in` / `not_in` criterion (every country fits)
+MAX_HORIZON_MONTHS = 1200  # a century; far more would put the horizon before year 1
 
 RecordId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 """Stable ids: short, lowercase, safe in callback data (buttons carry ids, never titles)."""
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME_CHARS)]
+Words = Annotated[list[Name], Field(max_length=MAX_WORDS)]
+Amount = Annotated[float, Field(ge=0, le=MAX_AMOUNT_EUR, allow_inf_nan=False)]
+PositiveAmount = Annotated[float, Field(gt=0, le=MAX_AMOUNT_EUR, allow_inf_nan=False)]
 
 
 class Strict(BaseModel):
@@ -21,8 +49,8 @@ class Strict(BaseModel):
 class Text(Strict):
     """A text in both languages of the bot."""
 
-    fr: Annotated[str, StringConstraints(min_length=1)]
-    en: Annotated[str, StringConstraints(min_length=1)]
+    fr: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+    en: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
 
     def get(self, locale: str) -> str:
         return self.en if locale == "en" else self.fr
@@ -41,13 +69,13 @@ class Source(Strict):
     url: HttpUrl
     verified: dt.date
     confidence: Confidence = Confidence.medium
-    note: str | None = None
+    note: Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)] | None = None
 
 
 class Sourced(Strict):
     """A record that shows facts: at least one source, each dated."""
 
-    sources: list[Source] = Field(min_length=1)
+    sources: list[Source] = Field(min_length=1, max_length=MAX_SOURCES)
 
     @property
     def source(self) -> Source:
@@ -66,7 +94,7 @@ class Sourced(Strict):
 class Sector(Strict):
     id: RecordId
     name: Text
-    synonyms: list[str] = []
+    synonyms: Words = []
 
 
 class WorldRegion(Strict):
@@ -79,7 +107,7 @@ class Country(Strict):
     iso2: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
     name: Text
     world_region: RecordId
-    aliases: list[str] = []
+    aliases: Words = []
     eea: bool = False  # free movement for French volunteers: no work permit needed
 
 
@@ -87,21 +115,21 @@ class City(Strict):
     id: RecordId
     country: RecordId
     name: Text
-    aliases: list[str] = []
+    aliases: Words = []
     hub_2013: bool = False  # one of the ten hubs of the 2013 proposal
 
 
 class Contact(Strict):
-    name: str
+    name: Name
     url: HttpUrl
-    email: str | None = None
-    phone: str | None = None
+    email: Name | None = None
+    phone: Name | None = None
 
 
 class FrenchRegion(Sourced):
     id: RecordId
     name: Text
-    aliases: list[str] = []
+    aliases: Words = []
     overseas: bool = False
     tfe_contact: Contact | None = None  # regional Team France Export contact point
 
@@ -130,19 +158,19 @@ class Cost(Strict):
     """Indicative cost; a figure only when a source gives it."""
 
     text: Text
-    monthly_eur: float | None = Field(default=None, ge=0)
-    one_off_eur: float | None = Field(default=None, ge=0)
+    monthly_eur: Amount | None = None
+    one_off_eur: Amount | None = None
     level: Literal["free", "low", "medium", "high", "unknown"] = "unknown"
 
 
 class Landing(Sourced):
     id: RecordId
-    name: str
+    name: Name
     kind: LandingKind
     country: RecordId
     city: RecordId | None = None
-    sectors: list[RecordId] = []  # empty: all sectors
-    stages: list[Stage] = []  # empty: any stage
+    sectors: Annotated[list[RecordId], Field(max_length=MAX_WORDS)] = []  # empty: all sectors
+    stages: Annotated[list[Stage], Field(max_length=MAX_WORDS)] = []  # empty: any stage
     offers: Text
     cost: Cost | None = None
     french_network: bool = False
@@ -171,8 +199,8 @@ class Allowance(Strict):
     """Monthly VIE allowance for one place, at the date of its scale."""
 
     place: Text  # e.g. "California", "Beijing", "whole country"
-    geographic_eur: float = Field(gt=0)
-    common_eur: float | None = Field(default=None, gt=0)  # None: use the general common part
+    geographic_eur: PositiveAmount
+    common_eur: PositiveAmount | None = None  # None: use the general common part
     scale_date: dt.date
     city: RecordId | None = None
 
@@ -180,10 +208,10 @@ class Allowance(Strict):
 class VieCountry(Sourced):
     id: RecordId  # same as the country id
     country: RecordId
-    allowances: list[Allowance] = []
+    allowances: list[Allowance] = Field(default=[], max_length=MAX_ALLOWANCES)
     max_duration_months: int = Field(default=24, ge=6, le=24)
     visa: Text
-    notes: list[Text] = []
+    notes: list[Text] = Field(default=[], max_length=MAX_NOTES)
     two_volunteers_alone: Literal["possible", "to_check", "not_possible"] = "to_check"
     two_volunteers_note: Text | None = None
 
@@ -191,10 +219,10 @@ class VieCountry(Sourced):
 class VieCosts(Sourced):
     """General cost figures used by the budget estimate."""
 
-    common_eur: float = Field(gt=0)
+    common_eur: PositiveAmount
     common_date: dt.date
-    management_fee_eur_min: float = Field(gt=0)
-    management_fee_eur_max: float = Field(gt=0)
+    management_fee_eur_min: PositiveAmount
+    management_fee_eur_max: PositiveAmount
     management_fee_date: dt.date
     management_fee_note: Text
 
@@ -231,6 +259,18 @@ class Criterion(Strict):
     value: float | list[str]
     text: Text  # the condition as the user reads it, e.g. "turnover ≤ 500 M€"
 
+    @field_validator("value")
+    @classmethod
+    def _bounded(cls, value: float | list[str]) -> float | list[str]:
+        if isinstance(value, list):
+            if len(value) > MAX_VALUES:
+                raise ValueError(f"at most {MAX_VALUES} values")
+            if any(len(v) > MAX_NAME_CHARS for v in value):
+                raise ValueError(f"a value longer than {MAX_NAME_CHARS} characters")
+        elif not (math.isfinite(value) and 0 <= value <= MAX_AMOUNT_EUR):
+            raise ValueError(f"a threshold is a finite number from 0 to {MAX_AMOUNT_EUR}")
+        return value
+
     @model_validator(mode="after")
     def _shape(self) -> Criterion:
         numeric = self.op in ("max", "min")
@@ -248,7 +288,7 @@ class AidStatus(StrEnum):
 class Aid(Sourced):
     id: RecordId
     name: Text
-    provider: str
+    provider: Name
     scope: Literal["national", "regional", "eu"]
     kind: Literal["insurance", "loan", "guarantee", "subsidy", "tax_credit", "support", "network"]
     status: AidStatus
@@ -258,8 +298,8 @@ class Aid(Sourced):
     amount: Text | None = None
     covers_vie: bool = False  # can offset VIE costs
     covers_landing: bool = False  # can offset prospection / landing costs
-    criteria: list[Criterion] = []
-    conditions: list[Text] = []  # conditions only shown, never machine-checked
+    criteria: list[Criterion] = Field(default=[], max_length=MAX_CRITERIA)
+    conditions: list[Text] = Field(default=[], max_length=MAX_CONDITIONS)  # shown, not checked
     url: HttpUrl
     contact: Contact | None = None
 
@@ -271,6 +311,6 @@ class Aid(Sourced):
 
 
 class Meta(Strict):
-    version: str
+    version: Name
     updated: dt.date
-    verification_horizon_months: int = Field(default=12, ge=1)
+    verification_horizon_months: int = Field(default=12, ge=1, le=MAX_HORIZON_MONTHS)

@@ -1,10 +1,13 @@
-"""Through the real Dispatcher: /alerts (on, list, stop), alerts in /mydata and /forget, and
-the admin surface closed to everyone else (commands, documents, forged buttons)."""
+"""Through the real Dispatcher: /alerts (on, list, stop), alerts in /mydata and /forget, the
+admin surface closed to everyone else (commands, documents, forged buttons), and what admins are
+told when a live file or a backup does not read."""
 
 from __future__ import annotations
 
+import copy
 import html
 import json
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +20,7 @@ from bot.config import Settings
 from bot.console import LocalSession
 from bot.render.callbacks import KbCb
 from bot.storage.users import ALERTS_NAMESPACE
-from tests.conftest import TODAY, make_settings
+from tests.conftest import KNOWLEDGE_DIR, TODAY, make_settings
 from tests.dialog.driver import ChatDriver
 from tests.dialog.test_dialog_flow import run_to_recap_by_buttons
 
@@ -123,3 +126,80 @@ async def test_non_admins_reach_no_admin_feature(app: App, tmp_path: Path) -> No
     assert len(exported) == 11
     meta = next(r for r in exported if r.document.filename == "meta.json")  # type: ignore[union-attr]
     assert json.loads(meta.document.data)["version"] == app.store.current.version  # type: ignore[union-attr]
+
+
+# --- knowledge files that do not read ---------------------------------------------------------
+
+
+@pytest.fixture
+async def own_kb_app(tmp_path: Path) -> AsyncIterator[App]:
+    """An app on its own copy of knowledge/, which the tests may break."""
+    kdir = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, kdir, ignore=shutil.ignore_patterns(".lock", ".pending"))
+    settings = make_settings(tmp_path / "data", admin_ids=str(ADMIN), knowledge_dir=kdir)
+    application = build_app(settings, session=LocalSession(), token="42:TEST",
+                            clock=FixedClock.on(TODAY))
+    yield application
+    await application.close()
+
+
+def apply_new_scheme(app: App) -> tuple[str, str]:
+    """One apply through the engine, so a backup exists: (version backed up, new version)."""
+    record = copy.deepcopy(next(iter(json.loads(
+        (app.settings.knowledge_dir / "aid.json").read_text()))))
+    record["id"] = "dialog-test-scheme"
+    proposal = app.kb_admin.propose_upload(json.dumps(record).encode(), "aid.json")
+    assert proposal.changes is not None
+    result = app.kb_admin.apply(proposal.changes, "test")
+    assert result.status == "applied" and result.previous is not None
+    return result.previous, result.version
+
+
+async def test_kb_names_a_live_file_that_does_not_read_and_the_bot_stays_up(
+        own_kb_app: App) -> None:
+    backed_up, _ = apply_new_scheme(own_kb_app)
+    aid = own_kb_app.settings.knowledge_dir / "aid.json"
+    good = aid.read_bytes()
+    aid.write_text("[" * 100_000 + "]" * 100_000)
+    admin = ChatDriver(own_kb_app, user_id=ADMIN)
+    reply = text(await admin.send("/kb"))
+    assert "La base de connaissances en place ne se lit pas" in reply
+    assert "aid.json: nested more than 16 levels deep" in reply
+    assert f"kb_backups/{backed_up}/" in reply and "kb check" in reply
+    assert "problème technique" not in reply
+    # Users go on with the version that was loaded.
+    user = ChatDriver(own_kb_app, user_id=3010)
+    await run_to_recap_by_buttons(user)
+    assert "Aides publiques" in text(await user.press("Voir mon plan"))
+    # Repaired by hand: /kb shows the base again.
+    aid.write_bytes(good)
+    assert "Base de connaissances" in text(await admin.send("/kb"))
+
+
+async def test_a_rollback_to_a_backup_that_does_not_read_names_the_file(
+        own_kb_app: App) -> None:
+    backed_up, live = apply_new_scheme(own_kb_app)
+    backup = own_kb_app.settings.data_dir / "kb_backups" / backed_up / "landing.json"
+    good = backup.read_bytes()
+    files = {p.name: p.read_bytes() for p in own_kb_app.settings.knowledge_dir.glob("*.json")}
+    admin = ChatDriver(own_kb_app, user_id=ADMIN, language="en")
+    home = await admin.send("/kb")
+    await admin.press("Roll back", admin.last_keyboard_message())
+    versions = admin.last_keyboard_message()
+    backup.write_text('[{"id": "a", "name": "A", "name": "B"}]')
+    reply = text(await admin.press(f"Back to {backed_up}", versions))
+    assert f"The backup of version <code>{backed_up}</code> does not read" in reply
+    assert (f"kb_backups/{backed_up}/landing.json [a] name: this key is written more than once"
+            in reply)
+    assert "Choose another version" in reply and "technical" not in reply
+    # Broken between the preview and Apply: told the same way, nothing changes.
+    backup.write_bytes(good)
+    preview = text(await admin.press(f"Back to {backed_up}", versions))
+    assert "dialog-test-scheme" in preview
+    backup.write_text("{" * 50 + "}" * 50)
+    reply = text(await admin.press("Apply"))
+    assert f"The backup of version <code>{backed_up}</code> does not read" in reply
+    assert f"kb_backups/{backed_up}/landing.json: not valid JSON" in reply
+    assert {p.name: p.read_bytes()
+            for p in own_kb_app.settings.knowledge_dir.glob("*.json")} == files
+    assert "Knowledge base" in text(home) and live in text(await admin.send("/kb"))

@@ -292,3 +292,57 @@ async def test_the_bot_killed_while_applying_restarts_on_one_whole_version(
         await stop_bot(process)
     assert not (kdir / ".pending").exists()
     assert [e for e in fake.errors if "query is too old" not in e.description] == []
+
+
+async def test_hostile_uploads_are_refused_by_name_and_the_bot_stays_up(
+        fake: FakeBotAPI, tmp_path: Path) -> None:
+    """Each of these used to pass, or to get the generic "technical problem" reply."""
+    kdir = knowledge_copy(tmp_path)
+    vie = json.loads((kdir / "vie_countries.json").read_text())
+    us = next(r for r in vie if r["id"] == "us")
+
+    def allowance(value: str) -> bytes:
+        us["allowances"][0]["geographic_eur"] = 1.5
+        text = json.dumps({"upsert": [us]})
+        return text.replace('"geographic_eur": 1.5', f'"geographic_eur": {value}', 1).encode()
+
+    scheme = new_scheme(kdir)
+    scheme["criteria"] = [{"field": "turnover_eur", "op": "max", "value": 1.5,
+                           "text": {"fr": "CA", "en": "Turnover"}}]
+
+    def threshold(value: str) -> bytes:
+        return json.dumps(scheme).replace('"value": 1.5', f'"value": {value}', 1).encode()
+    many = {**new_scheme(kdir), "criteria": new_scheme(kdir)["criteria"] * 1000}
+    twice = json.dumps(new_scheme(kdir)).replace('"provider": ', '"provider": "X", "provider": ')
+    hostile = [
+        ("aid.json", b"[" * 100_000 + b"]" * 100_000, "aid.json: nested more than 16 levels"),
+        ("aid.json", threshold("1" * 5000),
+         f"aid.json [{SCHEME}] criteria.0.value: a number of 5000 characters"),
+        ("aid.json", threshold("NaN"),
+         f"aid.json [{SCHEME}] criteria.0.value: NaN is not a number"),
+        ("vie_countries.json", allowance("1e308"),
+         "vie_countries.json [us] allowances.0.geographic_eur: Input should be less than or "
+         "equal to 1000000000"),
+        ("vie_countries.json", allowance("Infinity"),
+         "vie_countries.json [us] allowances.0.geographic_eur: Infinity is not a number"),
+        ("aid.json", twice.encode(),
+         f"aid.json [{SCHEME}] provider: this key is written more than once"),
+        ("aid.json", json.dumps(many).encode(),
+         f"aid.json [{SCHEME}] criteria: List should have at most 20 items"),
+    ]
+    before = snapshot(kdir)
+    process = await start_bot(fake, tmp_path / "data", {"ADMIN_IDS": str(ADMIN),
+                                                         "KNOWLEDGE_DIR": str(kdir)})
+    try:
+        admin = Admin(fake, ADMIN, "fr")
+        for name, data, reason in hostile:
+            reply = await admin.upload(data, name)
+            shown = text_of(reply)
+            assert "Fichier refusé" in shown and reason in shown, (reason, shown)
+            assert "problème technique" not in shown
+            assert not any(FakeBotAPI.buttons(m) for m in reply)
+        assert snapshot(kdir) == before
+        assert "Base de connaissances" in text_of(await admin.send("/kb"))
+    finally:
+        await stop_bot(process)
+    assert fake.errors == [], fake.errors

@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 
 from bot.clock import FixedClock
-from bot.kb.admin import KEEP_BACKUPS, MANIFEST, PENDING, KnowledgeAdmin, next_version
+from bot.kb.admin import (
+    KEEP_BACKUPS,
+    MANIFEST,
+    PENDING,
+    KnowledgeAdmin,
+    Unreadable,
+    next_version,
+)
 from bot.kb.changes import MAX_UPLOAD_BYTES, RefusalKind
 from bot.kb.loader import COLLECTIONS
 from tests.conftest import KNOWLEDGE_DIR, TODAY
@@ -193,6 +200,117 @@ def test_invalid_records_are_refused_by_record_and_field(admin: KnowledgeAdmin,
     expired.update(status="active", valid_to="2020-01-01")
     assert any(p.field == "status" for p in
                _refusal(admin, kdir, upload(expired), "aid.json").problems)
+
+
+# --- hostile inputs: each refused by file, record and field, never a crash -------------------
+
+
+def places(refusal: Any) -> list[tuple[str, str | None, str | None]]:
+    return [(p.file, p.record, p.field) for p in refusal.problems]
+
+
+def us_allowance(kdir: Path, value: str) -> bytes:
+    """vie_countries.json upserting the US record with its first allowance written as `value`."""
+    record = next(r for r in json.loads((kdir / "vie_countries.json").read_text())
+                  if r["id"] == "us")
+    record["allowances"][0]["geographic_eur"] = 1.5  # a marker replaced by the raw text
+    text = json.dumps({"upsert": [record]}).replace('"geographic_eur": 1.5',
+                                                     f'"geographic_eur": {value}', 1)
+    return text.encode()
+
+
+def test_amounts_json_cannot_hold_or_too_large_are_refused(admin: KnowledgeAdmin,
+                                                           kdir: Path) -> None:
+    field = ("vie_countries.json", "us", "allowances.0.geographic_eur")
+    for value in ("1e308", "Infinity", "-Infinity", "NaN", "1e999", "1" * 5000, "1000000001"):
+        refusal = _refusal(admin, kdir, us_allowance(kdir, value), "vie_countries.json")
+        assert refusal.kind is RefusalKind.invalid, value
+        assert places(refusal) == [field], (value, places(refusal))
+    nan = new_aid(kdir)
+    nan["criteria"] = [{"field": "turnover_eur", "op": "max", "value": 1.5,
+                        "text": {"fr": "CA", "en": "Turnover"}}]
+    data = upload({"upsert": [nan]}).replace(b'"value": 1.5', b'"value": NaN')
+    refusal = _refusal(admin, kdir, data, "aid.json")
+    assert places(refusal) == [("aid.json", "test-new-scheme", "criteria.0.value")]
+    assert "NaN" in refusal.problems[0].message
+    nan["criteria"][0]["value"] = 1e300  # a finite double, far above any threshold
+    refusal = _refusal(admin, kdir, upload(nan), "aid.json")
+    assert places(refusal) == [("aid.json", "test-new-scheme", "criteria.0.value")]
+
+
+def test_deep_nesting_and_duplicate_keys_are_refused(admin: KnowledgeAdmin,
+                                                     kdir: Path) -> None:
+    for depth in (100_000, 500, 17):
+        refusal = _refusal(admin, kdir, b"[" * depth + b"]" * depth, "aid.json")
+        assert refusal.kind is RefusalKind.invalid
+        assert all(p.file == "aid.json" and "nested more than 16 levels" in p.message
+                   for p in refusal.problems) and len(refusal.problems) == 1
+    record = new_aid(kdir)
+    text = json.dumps({"upsert": [record]})
+    twice = text.replace('"provider": ', '"provider": "Quelqu\'un", "provider": ', 1)
+    twice = twice.replace('"fr": ', '"fr": "a", "fr": ', 1)  # in the name
+    refusal = _refusal(admin, kdir, twice.encode(), "aid.json")
+    assert sorted(places(refusal)) == [("aid.json", "test-new-scheme", "name.fr"),
+                                       ("aid.json", "test-new-scheme", "provider")]
+    assert all("more than once" in p.message for p in refusal.problems)
+
+
+def test_a_record_holds_no_more_than_its_bounds(admin: KnowledgeAdmin, kdir: Path) -> None:
+    from bot.kb import models
+
+    big = new_aid(kdir)
+    criterion = {"field": "headcount", "op": "max", "value": 250,
+                 "text": {"fr": "≤ 250 salariés", "en": "≤ 250 staff"}}
+    big["criteria"] = [criterion] * 1_000  # (10,000 made about 90 messages per plan)
+    big["conditions"] = [{"fr": "x", "en": "x"}] * (models.MAX_CONDITIONS + 1)
+    big["summary"] = {"fr": "é" * (models.MAX_TEXT_CHARS + 1), "en": "ok"}
+    big["provider"] = "p" * (models.MAX_NAME_CHARS + 1)
+    refusal = _refusal(admin, kdir, upload(big), "aid.json")
+    assert sorted(p.field or "" for p in refusal.problems) == [
+        "conditions", "criteria", "provider", "summary.fr"]
+    assert all(p.record == "test-new-scheme" for p in refusal.problems)
+    # At the bound, it goes through.
+    big["criteria"] = [criterion] * models.MAX_CRITERIA
+    big["conditions"] = big["conditions"][:models.MAX_CONDITIONS]
+    big["summary"] = {"fr": "é" * models.MAX_TEXT_CHARS, "en": "ok"}
+    big["provider"] = "p" * models.MAX_NAME_CHARS
+    assert admin.propose_upload(upload(big), "aid.json").ok
+
+
+def test_input_shown_back_is_cut_short(admin: KnowledgeAdmin, kdir: Path) -> None:
+    """A huge key or id in an upload is not echoed whole (it would be hundreds of messages)."""
+    refusal = _refusal(admin, kdir, upload({"k" * 500_000: [], "x": []}), "anything.json")
+    assert refusal.kind is RefusalKind.bad_format and len(str(refusal)) < 500
+    huge = new_aid(kdir, "A" * 500_000)
+    refusal = _refusal(admin, kdir, upload({"upsert": [huge, huge]}), "aid.json")
+    assert refusal.problems and all(len(str(p)) < 500 for p in refusal.problems)
+
+
+def test_a_broken_live_file_or_backup_is_named(admin: KnowledgeAdmin, kdir: Path) -> None:
+    p = admin.propose_upload(upload(new_aid(kdir)), "aid.json")
+    assert p.changes is not None
+    admin.apply(p.changes, "a")
+    good, other = (kdir / "aid.json").read_bytes(), upload(new_aid(kdir, "x"))
+    (kdir / "aid.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    for call in (lambda: admin.status(5), lambda: admin.propose_rollback(),
+                 lambda: admin.propose_upload(other, "aid.json")):
+        with pytest.raises(Unreadable) as broken:
+            call()
+        assert broken.value.backup is None
+        assert [str(p) for p in broken.value.problems] == [
+            "aid.json: nested more than 16 levels deep"]
+    (kdir / "aid.json").write_bytes(good)
+    backup = admin.backup_dir / BASE_VERSION / "landing.json"
+    backup.write_text('[{"id": "x", "id": "y"}]')
+    for call in (lambda: admin.propose_rollback(BASE_VERSION),
+                 lambda: admin.rollback(BASE_VERSION, "a")):
+        with pytest.raises(Unreadable) as broken:
+            call()
+        assert broken.value.backup == BASE_VERSION
+        assert [str(p) for p in broken.value.problems] == [
+            f"kb_backups/{BASE_VERSION}/landing.json [y] id: this key is written more than "
+            "once; keep one"]
+    assert (kdir / "aid.json").read_bytes() == good  # nothing was changed
 
 
 # --- concurrency, rollback, backups -----------------------------------------------------------

@@ -113,3 +113,48 @@ def test_check_finishes_an_interrupted_apply_before_judging(
     out = capsys.readouterr().out
     assert "Knowledge base 2026.11.26-4" in out.splitlines()[0]
     assert not (kdir / PENDING).exists()
+
+
+def test_check_names_what_the_files_cannot_hold(kdir: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Values that used to pass (or crash `kb check`) are errors by file, record and field."""
+    aid = json.loads((kdir / "aid.json").read_text())
+    first = next(r for r in aid if any(isinstance(c["value"], int) for c in r["criteria"]))
+    index = next(i for i, c in enumerate(first["criteria"]) if isinstance(c["value"], int))
+    first["criteria"][index]["value"] = 1.5  # a marker replaced by bare NaN below
+    (kdir / "aid.json").write_text(json.dumps(aid).replace('"value": 1.5', '"value": NaN', 1))
+    vie = json.loads((kdir / "vie_countries.json").read_text())
+    us = next(r for r in vie if r["id"] == "us")
+    us["allowances"][0]["geographic_eur"] = 1e308
+    (kdir / "vie_countries.json").write_text(json.dumps(vie))
+    (kdir / "landing.json").write_text("[" * 100_000 + "]" * 100_000)
+    (kdir / "cities.json").write_text('[{"id": "paris", "id": "lyon"}]')
+    (kdir / "sectors.json").write_text('[{"id": "saas", "n": ' + "9" * 5000 + "}]")
+    assert main(["kb", "check"], clock=CLOCK) == 1
+    out = capsys.readouterr().out
+    assert f"aid.json [{first['id']}] criteria.{index}.value: NaN is not a number" in out
+    assert "landing.json: nested more than 16 levels deep" in out
+    assert "cities.json [lyon] id: this key is written more than once" in out
+    assert "sectors.json [saas] n: a number of 5000 characters" in out
+    assert out.rstrip().endswith("FAILED")
+    # Once the files read, the allowance is judged by the model: too large for an amount.
+    for name in ("aid", "landing", "cities", "sectors"):
+        shutil.copy(KNOWLEDGE_DIR / f"{name}.json", kdir / f"{name}.json")
+    assert main(["kb", "check"], clock=CLOCK) == 1
+    out = capsys.readouterr().out
+    assert "vie_countries.json [us] allowances.0.geographic_eur: Input should be less than " \
+           "or equal to 1000000000" in out
+
+
+def test_rollback_to_a_broken_backup_names_the_file(kdir: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    version = json.loads((kdir / "meta.json").read_text())["version"]
+    assert main(["kb", "apply", str(write_change(tmp_path, kdir))], clock=CLOCK) == 0
+    after = {n: (kdir / f"{n}.json").read_bytes() for n in COLLECTIONS}
+    (tmp_path / "data" / "kb_backups" / version / "meta.json").write_text('{"version": NaN}')
+    capsys.readouterr()
+    assert main(["kb", "rollback"], clock=CLOCK) == 2
+    err = capsys.readouterr().err
+    assert f"the backup of version {version} does not read" in err
+    assert f"kb_backups/{version}/meta.json version: NaN is not a number" in err
+    assert {n: (kdir / f"{n}.json").read_bytes() for n in COLLECTIONS} == after
