@@ -125,6 +125,10 @@ class ThrottlingMiddleware(BaseMiddleware):
 
 
 class LocaleMiddleware(BaseMiddleware):
+    """The reader's locale: the one they chose, else Telegram's. A user's record is created
+    or touched only from their private chat: nothing is stored about members of a group or
+    channel, nor about whoever presses a button on a message sent inline."""
+
     def __init__(self, users: UserRepository, default_locale: str) -> None:
         self.users = users
         self.default_locale = default_locale
@@ -136,9 +140,13 @@ class LocaleMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
         locale = self.default_locale
         if user is not None:
-            record = await self.users.touch(user.id)
+            if chat is not None and chat.type == "private":
+                record = await self.users.touch(user.id)
+            else:
+                record = await self.users.get(user.id) or {}
             locale = record.get("locale") or pick_locale(user.language_code,
                                                           self.default_locale)
         data["locale"] = locale

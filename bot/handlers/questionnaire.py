@@ -23,6 +23,7 @@ MAX_TEXT = 200  # longer text cannot be an answer to any question
 def build_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
 
     @router.callback_query(AnswerCb.filter())
     async def cb_answer(query: CallbackQuery, callback_data: AnswerCb, state: FSMContext,
