@@ -30,14 +30,15 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 
 
 class PacedClock(FixedClock):
-    """A person's pace: each reading is one second after the one before."""
+    """A person's pace: each reading is a few seconds after the one before (more than the
+    limits' repeat window, so a test may send the same message twice)."""
 
     def now(self) -> dt.datetime:
-        self.advance(1.0)
+        self.advance(3.0)
         return self.at
 
     def monotonic(self) -> float:
-        self.advance(1.0)
+        self.advance(3.0)
         return self.ticks
 
 

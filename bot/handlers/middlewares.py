@@ -85,15 +85,16 @@ class ThrottlingMiddleware(BaseMiddleware):
 
     Messages: a burst of MESSAGES.burst, then one a second; a flood gets that many answers and
     one "slow down", whatever its length (see bot/storage/limits.py). A message identical to
-    the one before (within MESSAGES.repeat_seconds) is marked `repeat` for the handlers, which
-    answer repeated junk once. A press on the current question's keyboard is always handled and
-    costs nothing, however fast a person taps through the dialog; any other press takes from
-    TAPS, and past it gets only a toast. Updates from groups and channels pass untouched: no
-    handler answers them in the chat. The state lives in `limits` (in memory, or in Redis
-    shared by every replica).
+    the one before (within MESSAGES.repeat_seconds): a command is not handled again, anything
+    else is marked `repeat` for the handlers, which answer repeated junk once (an answer typed
+    twice still answers two questions). A press on the current question's keyboard is always
+    handled and costs nothing, however fast a person taps through the dialog; any other press
+    takes from TAPS, and past it gets only a toast. Updates from groups and channels pass
+    untouched: no handler answers them in the chat. The state lives in `limits` (in memory,
+    or in Redis shared by every replica).
     """
 
-    MESSAGES = Budget(burst=8, per_second=1.0, repeat_seconds=2.0)
+    MESSAGES = Budget(burst=9, per_second=1.0, repeat_seconds=2.0)
     TAPS = Budget(burst=10, per_second=1.0, repeat_seconds=0.0)
 
     def __init__(self, renderer: Any, limits: Limits | None = None) -> None:
@@ -117,6 +118,8 @@ class ThrottlingMiddleware(BaseMiddleware):
             return await handler(event, data)
         took = await self.limits.take(f"messages:{user.id}", self.MESSAGES, fingerprint(event))
         if took.allowed:
+            if took.repeat and (event.text or "").startswith("/"):
+                return None  # the same command again right away: it was answered once
             data["repeat"] = took.repeat
             return await handler(event, data)
         if took.warn:

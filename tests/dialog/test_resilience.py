@@ -71,6 +71,18 @@ async def test_repeated_junk_gets_one_reply(app: App) -> None:
     assert len(sent_to(app, flooder.chat.id, mark)) == 2
 
 
+async def test_a_command_sent_again_at_once_is_answered_once(app: App) -> None:
+    clock = FixedClock()
+    limits_of(app).clock = clock
+    chat = ChatDriver(app, user_id=3206)
+    for _ in range(60):
+        await chat.send("/start")
+    welcome, question = [m.text for m in sent_to(app, chat.chat.id)]
+    assert "Bienvenue" in welcome and "1/8" in question
+    clock.advance(3.0)  # later on, the same command is a new request
+    assert "Bienvenue" in (await chat.send("/start"))[0].text
+
+
 async def test_the_same_answer_again_is_still_an_answer(app: App) -> None:
     """Only junk is coalesced: an answer typed twice answers two questions."""
     limits_of(app).clock = FixedClock()
