@@ -40,6 +40,7 @@ from bot.storage.fsm import KeyValueStorage
 from bot.storage.isolation import BoundedEventIsolation
 from bot.storage.journal import JournalStore
 from bot.storage.keyvalue import KeyValue
+from bot.storage.limits import limits_for
 from bot.storage.redis import RedisKeyValue, redis_fsm_storage
 from bot.storage.users import UserRepository
 
@@ -125,7 +126,7 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
     dp["views"] = views
     dp["default_locale"] = default_locale
     locale_mw = LocaleMiddleware(users, default_locale)
-    throttle = ThrottlingMiddleware(renderer)
+    throttle = ThrottlingMiddleware(renderer, limits_for(kv, clock))
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(locale_mw)
         observer.outer_middleware(throttle)

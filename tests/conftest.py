@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from bot.app import App, build_app
-from bot.clock import FixedClock
+from bot.clock import Clock, FixedClock
 from bot.config import PROJECT_ROOT, Settings
 from bot.console import LocalSession
 from bot.kb.loader import load_directory
 from bot.kb.snapshot import KnowledgeBase
 from bot.render.templates import Renderer
+from bot.storage.keyvalue import KeyValue
+from bot.storage.limits import Limits, limits_for
 
 KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
 TODAY = dt.date(2026, 11, 26)
@@ -37,6 +39,31 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
                                  "bot_token": None, "admin_ids": "", "default_locale": "fr"}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class PacedClock(FixedClock):
+    """A person's pace: each reading is a few seconds after the one before (more than the
+    limits' repeat window, so a test may send the same message twice)."""
+
+    def now(self) -> dt.datetime:
+        self.advance(3.0)
+        return self.at
+
+    def monotonic(self) -> float:
+        self.advance(3.0)
+        return self.ticks
+
+
+@pytest.fixture(autouse=True)
+def paced_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In process, a test sends its updates as fast as Python runs: a flood, to the flood
+    limits. A person sends the next one after reading the reply, so the apps built here give
+    their limits a PacedClock; the flood tests set a FixedClock (time standing still)."""
+
+    def paced(kv: KeyValue | None, clock: Clock | None = None) -> Limits:
+        return limits_for(kv, PacedClock())
+
+    monkeypatch.setattr("bot.app.limits_for", paced)
 
 
 @pytest.fixture(scope="session")

@@ -92,12 +92,15 @@ class AdvisorRepository:
         return code
 
     async def redeem_invite(self, code: str, user_id: int, name: str) -> dict[str, Any] | None:
-        """Make this user an advisor with a one-time code; None if the code is not valid."""
+        """Make this user an advisor with a one-time code; None if the code is not valid.
+        Marking it used is a compare-and-set: of several people redeeming it at once (several
+        replicas on Redis), exactly one becomes an advisor."""
         invite = await self.kv.get("invites", code)
         if not isinstance(invite, dict) or invite.get("used_by"):
             return None
-        await self.kv.put("invites", code, {**invite, "used_by": user_id,
-                                            "used": self.clock.stamp()})
+        used = {**invite, "used_by": user_id, "used": self.clock.stamp()}
+        if not await self.kv.replace("invites", code, invite, used):
+            return None  # redeemed by someone else in the meantime
         return await self.register(user_id, name, invite.get("organisation", ""))
 
     # --- links ---------------------------------------------------------------------------------
@@ -124,10 +127,9 @@ class AdvisorRepository:
         return dict(found) if isinstance(found, dict) else None
 
     async def count(self, code: str, event: str) -> None:
-        """event: started, completed, shared."""
-        stats = await self.kv.get("stats", code) or {}
-        stats[event] = int(stats.get(event, 0)) + 1
-        await self.kv.put("stats", code, stats)
+        """event: started, completed, shared. An atomic increment: none is lost to another
+        replica counting the same link at the same moment."""
+        await self.kv.incr("stats", code, event)
 
     async def stats(self, code: str) -> dict[str, int]:
         found = await self.kv.get("stats", code) or {}

@@ -13,6 +13,7 @@ from bot.handlers import (
     commands,
     errors,
     fallback,
+    groups,
     kb_admin,
     privacy,
     questionnaire,
@@ -56,8 +57,9 @@ def build_routers() -> list[Router]:
     # /start s_<code> (a shared plan); any other payload falls through to the plain /start.
     # kb_admin: admins only, before the questionnaire, so an admin's document is an upload
     # even mid-dialog; anyone else's falls through to the questionnaire and fallback.
-    routers = [errors.build_router(), kb_admin.build_router(), advisor.build_router(),
-               referral.build_router(), sharing.build_router(), commands.build_router(),
-               privacy.build_router(), alerts.build_router(), questionnaire.build_router(),
-               fallback.build_router()]
+    # groups: first for buttons, so a press outside a private chat reaches no other handler.
+    routers = [groups.build_router(), errors.build_router(), kb_admin.build_router(),
+               advisor.build_router(), referral.build_router(), sharing.build_router(),
+               commands.build_router(), privacy.build_router(), alerts.build_router(),
+               questionnaire.build_router(), fallback.build_router()]
     return [run_filters_inline(router) for router in routers]

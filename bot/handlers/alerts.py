@@ -41,6 +41,7 @@ async def show(chat_id: int, user_id: int, status: str, users: UserRepository,
 def build_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
 
     @router.message(Command("alerts"))
     async def cmd_alerts(message: Message, command: CommandObject, users: UserRepository,

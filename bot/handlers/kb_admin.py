@@ -115,7 +115,7 @@ async def download(bot: Bot, document: Document) -> bytes | None:
 def build_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private", is_admin)
-    router.callback_query.filter(is_admin)
+    router.callback_query.filter(F.message.chat.type == "private", is_admin)
 
     @router.message(Command("kb"))
     async def cmd_kb(message: Message, views: Views, locale: str,

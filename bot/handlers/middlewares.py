@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import OrderedDict, deque
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 
+from bot.handlers.session import on_current_question
 from bot.render.templates import pick_locale
 from bot.storage.keyvalue import KeyValue
+from bot.storage.limits import Budget, Limits, MemoryLimits
 from bot.storage.users import UserRepository
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -69,53 +70,70 @@ class InFlightMiddleware(BaseMiddleware):
         return True
 
 
-class ThrottlingMiddleware(BaseMiddleware):
-    """At most `limit` updates per user in `period` seconds; a flood gets one polite reply.
+def fingerprint(message: Message) -> str:
+    """What makes two messages the same: their text or caption, or the file they carry."""
+    media = (message.sticker or message.animation or message.document or message.video
+             or message.voice or message.audio or message.video_note
+             or (message.photo[-1] if message.photo else None))
+    content = message.text or message.caption or ""
+    if media is not None:
+        content += "\x00" + media.file_unique_id
+    digest = hashlib.blake2b(content.encode("utf-8", "replace"), digest_size=8).hexdigest()
+    return f"{message.content_type}:{digest}"
 
-    Memory is bounded: only the `max_users` most recently active users are tracked.
+
+class ThrottlingMiddleware(BaseMiddleware):
+    """Flood limits per user, on messages and button presses of private chats.
+
+    Messages: a burst of MESSAGES.burst, then one a second; a flood gets that many answers and
+    one "slow down", whatever its length (see bot/storage/limits.py). A message identical to
+    the one before (within MESSAGES.repeat_seconds): a command is not handled again, anything
+    else is marked `repeat` for the handlers, which answer repeated junk once (an answer typed
+    twice still answers two questions). A press on the current question's keyboard is always
+    handled and costs nothing, however fast a person taps through the dialog; any other press
+    takes from TAPS, and past it gets only a toast. Updates from groups and channels pass
+    untouched: no handler answers them in the chat. The state lives in `limits` (in memory,
+    or in Redis shared by every replica).
     """
 
-    def __init__(self, renderer: Any, limit: int = 20, period: float = 10.0,
-                 max_users: int = 10_000) -> None:
-        self.renderer = renderer
-        self.limit = limit
-        self.period = period
-        self.max_users = max_users
-        self._recent: OrderedDict[int, deque[float]] = OrderedDict()
-        self._warned: set[int] = set()
+    MESSAGES = Budget(burst=9, per_second=1.0, repeat_seconds=2.0)
+    TAPS = Budget(burst=10, per_second=1.0, repeat_seconds=0.0)
 
-    def _allow(self, user_id: int, now: float) -> bool:
-        stamps = self._recent.pop(user_id, None) or deque()
-        while stamps and now - stamps[0] > self.period:
-            stamps.popleft()
-        stamps.append(now)
-        self._recent[user_id] = stamps  # most recent last
-        while len(self._recent) > self.max_users:
-            old, _ = self._recent.popitem(last=False)
-            self._warned.discard(old)
-        if len(stamps) <= self.limit:
-            self._warned.discard(user_id)
-            return True
-        return False
+    def __init__(self, renderer: Any, limits: Limits | None = None) -> None:
+        self.renderer = renderer
+        self.limits = limits or MemoryLimits()
 
     async def __call__(self, handler: Handler, event: TelegramObject,
                        data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or self._allow(user.id, time.monotonic()):
+        chat: Chat | None = data.get("event_chat")
+        if user is None or chat is None or chat.type != "private":
             return await handler(event, data)
-        if user.id not in self._warned:
-            self._warned.add(user.id)
-            locale = data.get("locale", "fr")
-            if isinstance(event, CallbackQuery):
-                await event.answer(self.renderer.label(locale, "toast.flood"))
-            elif isinstance(event, Message):
-                await event.answer(self.renderer.render(locale, "flood"))
-        elif isinstance(event, CallbackQuery):
-            await event.answer()  # every callback query is answered, even dropped ones
+        locale = data.get("locale", "fr")
+        if isinstance(event, CallbackQuery):
+            if (await on_current_question(data.get("state"), event.data)
+                    or (await self.limits.take(f"taps:{user.id}", self.TAPS, "")).allowed):
+                return await handler(event, data)
+            await event.answer(self.renderer.label(locale, "toast.flood"))
+            return None
+        if not isinstance(event, Message):
+            return await handler(event, data)
+        took = await self.limits.take(f"messages:{user.id}", self.MESSAGES, fingerprint(event))
+        if took.allowed:
+            if took.repeat and (event.text or "").startswith("/"):
+                return None  # the same command again right away: it was answered once
+            data["repeat"] = took.repeat
+            return await handler(event, data)
+        if took.warn:
+            await event.answer(self.renderer.render(locale, "flood"))
         return None
 
 
 class LocaleMiddleware(BaseMiddleware):
+    """The reader's locale: the one they chose, else Telegram's. A user's record is created
+    or touched only from their private chat: nothing is stored about members of a group or
+    channel, nor about whoever presses a button on a message sent inline."""
+
     def __init__(self, users: UserRepository, default_locale: str) -> None:
         self.users = users
         self.default_locale = default_locale
@@ -127,9 +145,13 @@ class LocaleMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
         locale = self.default_locale
         if user is not None:
-            record = await self.users.touch(user.id)
+            if chat is not None and chat.type == "private":
+                record = await self.users.touch(user.id)
+            else:
+                record = await self.users.get(user.id) or {}
             locale = record.get("locale") or pick_locale(user.language_code,
                                                           self.default_locale)
         data["locale"] = locale

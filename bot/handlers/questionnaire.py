@@ -23,6 +23,7 @@ MAX_TEXT = 200  # longer text cannot be an answer to any question
 def build_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
 
     @router.callback_query(AnswerCb.filter())
     async def cb_answer(query: CallbackQuery, callback_data: AnswerCb, state: FSMContext,
@@ -83,24 +84,31 @@ def build_router() -> Router:
 
     @router.message(StateFilter(Questionnaire.active), F.text, ~F.text.startswith("/"))
     async def on_text(message: Message, state: FSMContext, dialogs: Dialogs, views: Views,
-                      locale: str) -> None:
-        """A typed answer."""
+                      locale: str, repeat: bool = False) -> None:
+        """A typed answer. Junk sent again right away (`repeat`, see ThrottlingMiddleware)
+        was answered the first time: not again."""
         current = await load_dialog(state)
         if current is None:
-            await views.send(message.chat.id, views.renderer.render(locale, "no_dialog"))
+            if not repeat:
+                await views.send(message.chat.id, views.renderer.render(locale, "no_dialog"))
             return
         dialog = dialogs.get(current.kb_version)
         text = message.text or ""
         outcome = (dialog.type(current, text) if len(text) <= MAX_TEXT
                    else Outcome(current, "not_understood"))
+        if repeat and outcome.status == "not_understood":
+            return
         if outcome.state != current:
             await save_dialog(state, outcome.state)
         await views.show(message.chat.id, locale, dialog, outcome)
 
     @router.message(StateFilter(Questionnaire.active), ~F.text)
     async def on_other(message: Message, state: FSMContext, dialogs: Dialogs, views: Views,
-                       locale: str) -> None:
-        """Stickers, photos, voice... mid-dialog: say what is expected, ask again."""
+                       locale: str, repeat: bool = False) -> None:
+        """Stickers, photos, voice... mid-dialog: say what is expected, ask again (once for
+        the same one sent again right away)."""
+        if repeat:
+            return
         current = await load_dialog(state)
         if current is None:
             await views.send(message.chat.id, views.renderer.render(locale, "no_dialog"))

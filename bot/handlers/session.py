@@ -6,6 +6,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 
 from bot.dialog.engine import DialogState
+from bot.render.callbacks import CODE_STEPS, AnswerCb, NavCb
 
 
 class Questionnaire(StatesGroup):
@@ -22,3 +23,22 @@ async def load_dialog(state: FSMContext) -> DialogState | None:
 async def save_dialog(state: FSMContext, dialog_state: DialogState) -> None:
     await state.set_state(Questionnaire.active)
     await state.set_data({"dialog": dialog_state.to_dict()})
+
+
+async def on_current_question(state: FSMContext | None, data: str | None) -> bool:
+    """Whether a button belongs to the keyboard of the question the dialog is on: an option
+    of the current step, or navigation (back, yes/no, recap, plan) in the current dialog."""
+    if state is None or not data:
+        return False
+    current = await load_dialog(state)
+    if current is None:
+        return False
+    try:
+        if data.startswith(f"{AnswerCb.__prefix__}{AnswerCb.__separator__}"):
+            option = AnswerCb.unpack(data)
+            return option.d == current.dialog_id and CODE_STEPS.get(option.s) == current.step
+        if data.startswith(f"{NavCb.__prefix__}{NavCb.__separator__}"):
+            return NavCb.unpack(data).d == current.dialog_id
+    except (TypeError, ValueError):  # forged or malformed data
+        return False
+    return False

@@ -269,6 +269,22 @@ class JournalStore:
     async def delete(self, namespace: str, key: str) -> None:
         self.delete_sync(namespace, key)
 
+    async def replace(self, namespace: str, key: str, expected: Any | None, value: Any) -> bool:
+        """Atomic: nothing between the read and the write yields to another task."""
+        if self.get_sync(namespace, key) != expected:
+            return False
+        self.put_sync(namespace, key, value)
+        return True
+
+    async def incr(self, namespace: str, key: str, field: str, by: int = 1) -> int:
+        """Atomic, as `replace`."""
+        counters = self.get_sync(namespace, key) or {}
+        if not isinstance(counters, dict):
+            raise ValueError(f"{namespace}:{key} is not a dict of counters")
+        count = int(counters.get(field, 0)) + by
+        self.put_sync(namespace, key, {**counters, field: count})
+        return count
+
     async def seen(self, namespace: str, key: str) -> bool:
         return key in self._data.get(f"claims:{namespace}", {})
 

@@ -22,6 +22,16 @@ class KeyValue(Protocol):
         """Remove a key; removing a missing key is not an error."""
         ...
 
+    async def replace(self, namespace: str, key: str, expected: Any | None, value: Any) -> bool:
+        """Store `value` only if the stored value still equals `expected` (None: absent), in
+        one atomic step: False, and nothing written, when another writer changed it first."""
+        ...
+
+    async def incr(self, namespace: str, key: str, field: str, by: int = 1) -> int:
+        """Add `by` to one counter of a dict of counters (created when absent), atomically;
+        the new count. No increment is lost however many processes count at once."""
+        ...
+
     async def claim(self, namespace: str, key: str, keep: int) -> bool:
         """Mark a key as seen; False when it already was. Only the last `keep` claims of a
         namespace are remembered (for update ids, which only grow)."""

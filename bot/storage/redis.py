@@ -23,10 +23,46 @@ from typing import Any, cast
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 DEFAULT_PREFIX = "ea"
 FSM_PREFIX = "fsm-aiogram"
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+# Compare-and-set on the encoded value. ARGV: expected (encoded), new value, "1" when the
+# expected value is "absent" (a stored JSON null counts as absent, as `get` reads it as None).
+_REPLACE = """
+local current = redis.call('GET', KEYS[1])
+if ARGV[3] == '1' then
+  if current and current ~= 'null' then return 0 end
+elseif current ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+"""
+
+# One counter of a JSON object of counters. Redis's cjson re-encodes the object: fine for
+# counters (integers to 14 significant digits), which is all `incr` is for.
+_INCR = """
+local raw = redis.call('GET', KEYS[1])
+local counters = {}
+if raw and raw ~= 'null' then
+  if string.sub(raw, 1, 1) ~= '{' then
+    return redis.error_reply('not a dict of counters')
+  end
+  counters = cjson.decode(raw)
+end
+local count = (tonumber(counters[ARGV[1]]) or 0) + tonumber(ARGV[2])
+counters[ARGV[1]] = count
+redis.call('SET', KEYS[1], cjson.encode(counters))
+return count
+"""
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _glob_escape(text: str) -> str:
@@ -45,11 +81,19 @@ class RedisKeyValue:
     (Telegram gives up re-delivering an update after 24 h), bounds memory by time instead: it grows
     with the update rate (at 100 updates/s, 8.6 M keys) and ignores `keep`, so it was not chosen.
     Claim keys must be integers, as for the journal store.
+
+    `replace` and `incr` are small Lua scripts: Redis runs a script alone, so the read and the
+    write inside cannot interleave with another replica's (a WATCH/MULTI retry loop would do the
+    same in more round trips). `replace` compares the stored bytes with the encoding of the value
+    expected, which is exact for values this class wrote (`json.dumps` of what `json.loads` read
+    gives back the same bytes).
     """
 
     def __init__(self, redis: Redis, prefix: str = DEFAULT_PREFIX) -> None:
         self.redis = redis
         self.prefix = prefix
+        self._replace = redis.register_script(_REPLACE)
+        self._incr = redis.register_script(_INCR)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX, **kwargs: Any) -> RedisKeyValue:
@@ -67,8 +111,20 @@ class RedisKeyValue:
         return None if raw is None else json.loads(raw)
 
     async def put(self, namespace: str, key: str, value: Any) -> None:
-        encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        await self.redis.set(self._key(namespace, key), encoded.encode("utf-8"))
+        await self.redis.set(self._key(namespace, key), _encode(value))
+
+    async def replace(self, namespace: str, key: str, expected: Any | None, value: Any) -> bool:
+        absent = expected is None
+        done = await self._replace(keys=[self._key(namespace, key)],
+                                   args=[b"" if absent else _encode(expected), _encode(value),
+                                         b"1" if absent else b"0"])
+        return bool(done)
+
+    async def incr(self, namespace: str, key: str, field: str, by: int = 1) -> int:
+        try:
+            return int(await self._incr(keys=[self._key(namespace, key)], args=[field, by]))
+        except ResponseError as exc:
+            raise ValueError(f"{namespace}:{key}: {exc}") from exc
 
     async def delete(self, namespace: str, key: str) -> None:
         await self.redis.delete(self._key(namespace, key))

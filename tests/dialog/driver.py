@@ -11,6 +11,8 @@ from aiogram.types import CallbackQuery, Chat, Message, Update, User
 from bot.app import App
 from bot.console import LocalSession
 from bot.dialog.matching import normalise
+from bot.handlers.middlewares import ThrottlingMiddleware
+from bot.storage.limits import Limits
 from tests.e2e.fake_api import parse_html
 
 _ids = itertools.count(1)
@@ -76,6 +78,14 @@ class ChatDriver:
         await self.app.dispatcher.feed_update(self.app.bot,
                                               Update(update_id=next(_ids), callback_query=query))
         return self._sent_since(mark)
+
+
+def limits_of(app: App) -> Limits:
+    """The flood limits of the app's Dispatcher (to set their clock)."""
+    found = [m for m in app.dispatcher.message.outer_middleware
+             if isinstance(m, ThrottlingMiddleware)]
+    assert len(found) == 1
+    return found[0].limits
 
 
 def assert_telegram_accepts(message: SendMessage) -> None:

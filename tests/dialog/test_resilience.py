@@ -9,8 +9,14 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage
 from aiogram.types import Message, Update
 
 from bot.app import App
+from bot.clock import FixedClock
+from bot.handlers.middlewares import ThrottlingMiddleware
 from bot.storage.isolation import BoundedEventIsolation
-from tests.dialog.driver import ChatDriver
+from tests.dialog.driver import ChatDriver, limits_of
+
+
+def toasts(chat: ChatDriver) -> list[str]:
+    return [r.text or "" for r in chat.session.requests if isinstance(r, AnswerCallbackQuery)]
 
 
 def sent_to(app: App, chat_id: int, mark: int = 0) -> list[SendMessage]:
@@ -29,17 +35,93 @@ async def test_an_update_delivered_twice_has_no_second_effect(app: App) -> None:
     assert first == 2 and len(sent_to(app, chat.chat.id)) == first
 
 
-async def test_a_flood_gets_one_polite_reply_and_others_are_not_slowed(app: App) -> None:
-    flooder = ChatDriver(app, user_id=3201)
-    other = ChatDriver(app, user_id=3202)
+async def test_a_flood_gets_a_few_replies_and_one_polite_notice(app: App) -> None:
+    clock = FixedClock()  # time stands still: sixty messages at once
+    limits_of(app).clock = clock
+    flooder, other = ChatDriver(app, user_id=3201), ChatDriver(app, user_id=3202)
     await flooder.send("/start")
-    for _ in range(40):
-        await flooder.send("spam")
-    replies = [m.text for m in sent_to(app, flooder.chat.id)]
+    mark = len(app.bot.session.requests)  # type: ignore[attr-defined]
+    for i in range(60):
+        await flooder.send(f"spam {i}")
+    replies = [m.text for m in sent_to(app, flooder.chat.id, mark)]
+    assert len(replies) <= 10
     assert sum("Doucement" in t for t in replies) == 1
-    assert len(replies) < 30  # the rest of the flood was dropped, not answered one by one
-    shown = await other.send("/start")
+    assert sum("pas compris" in t for t in replies) == len(replies) - 1
+    shown = await other.send("/start")  # someone else is not slowed
     assert "Bienvenue" in shown[0].text
+    clock.advance(1.0)  # a second of calm, and the dialog goes on
+    shown = await flooder.send("saas")
+    assert "2/8" in shown[-1].text
+
+
+async def test_repeated_junk_gets_one_reply(app: App) -> None:
+    limits_of(app).clock = FixedClock()
+    flooder = ChatDriver(app, user_id=3203)
+    await flooder.send("/start")
+    mark = len(app.bot.session.requests)  # type: ignore[attr-defined]
+    for _ in range(60):
+        await flooder.send("asdfgh")
+    sticker = {"sticker": {"file_id": "s1", "file_unique_id": "u1", "type": "regular",
+                           "width": 512, "height": 512, "is_animated": False,
+                           "is_video": False}}
+    [reply] = [m.text for m in sent_to(app, flooder.chat.id, mark)]
+    assert "pas compris" in reply
+    for _ in range(5):  # junk of another kind is answered, once
+        await flooder.send_update(**sticker)
+    assert len(sent_to(app, flooder.chat.id, mark)) == 2
+
+
+async def test_a_command_sent_again_at_once_is_answered_once(app: App) -> None:
+    clock = FixedClock()
+    limits_of(app).clock = clock
+    chat = ChatDriver(app, user_id=3206)
+    for _ in range(60):
+        await chat.send("/start")
+    welcome, question = [m.text for m in sent_to(app, chat.chat.id)]
+    assert "Bienvenue" in welcome and "1/8" in question
+    clock.advance(3.0)  # later on, the same command is a new request
+    assert "Bienvenue" in (await chat.send("/start"))[0].text
+
+
+async def test_the_same_answer_again_is_still_an_answer(app: App) -> None:
+    """Only junk is coalesced: an answer typed twice answers two questions."""
+    limits_of(app).clock = FixedClock()
+    chat = ChatDriver(app, user_id=3204)
+    await chat.send("/start")
+    await chat.send("saas")
+    await chat.send("Singapour")
+    await chat.send("je ne sais pas")  # head count
+    shown = await chat.send("je ne sais pas")  # turnover
+    assert "5/8" in shown[-1].text
+
+
+async def test_a_burst_of_taps_is_never_cut(app: App) -> None:
+    """Thirty presses in three seconds, back and forth, then the plan: every press on the
+    current question's keyboard is handled. Presses on an old message have a budget: past it,
+    only a toast."""
+    clock = FixedClock()
+    limits_of(app).clock = clock
+    chat = ChatDriver(app, user_id=3205)
+    await chat.send("/start")
+    presses = 0
+    for label in ("SaaS", "Amérique du Nord", "États-Unis", "San Francisco", "10 à 49",
+                  "1 à 10 M€", "Auvergne-Rhône-Alpes", "Premiers pas", "Oui", "2"):
+        for again in (label, "Retour", label) if label != "SaaS" else (label,):
+            shown = await chat.press(again)
+            assert "ancien message" not in shown[-1].text
+            presses += 1
+            clock.advance(0.1)
+    assert presses == 28
+    old = chat.last_keyboard_message()
+    await chat.press("50 à 150 k€")
+    mark = len(chat.session.requests)
+    for _ in range(15):  # the old message's buttons, over and over
+        await chat.press_data(chat.buttons(old)[0][1], old)
+    stale = [m for m in chat._sent_since(mark) if "ancien message" in m.text]
+    assert len(stale) == ThrottlingMiddleware.TAPS.burst
+    assert toasts(chat).count(app.renderer.label("fr", "toast.flood")) == 15 - len(stale)
+    plan = "\n".join(m.text for m in await chat.press("Voir mon plan"))
+    assert "Où atterrir" in plan
 
 
 async def test_dropped_button_presses_are_still_answered(app: App) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from bot.storage.keyvalue import KeyValue
 from tests.storage.conftest import MakeKV
 
@@ -118,3 +120,49 @@ async def test_close_is_idempotent(make_kv: MakeKV) -> None:
     await kv.put("users", "1", {"id": 1})
     await kv.close()
     await kv.close()
+
+
+async def test_replace_writes_only_over_the_value_expected(make_kv: MakeKV) -> None:
+    kv = make_kv()
+    assert await kv.replace("invites", "c", None, {"n": 1}) is True  # absent: created
+    assert await kv.replace("invites", "c", None, {"n": 2}) is False  # no longer absent
+    assert await kv.replace("invites", "c", {"n": 9}, {"n": 2}) is False
+    assert await kv.get("invites", "c") == {"n": 1}
+    assert await kv.replace("invites", "c", {"n": 1}, NESTED) is True
+    assert await kv.replace("invites", "c", NESTED, {"n": 3}) is True  # unicode, nesting
+    assert await kv.get("invites", "c") == {"n": 3}
+
+
+async def test_concurrent_replaces_of_one_value_give_one_winner(make_kv: MakeKV,
+                                                                backend: str) -> None:
+    """Ten tasks (on Redis, ten replicas) find the value unused and each marks it used: one
+    wins, whatever the interleaving."""
+    kv = make_kv()
+    stores = [kv, *(make_kv() for _ in range(9))] if backend == "redis" else [kv] * 10
+    await kv.put("invites", "c", {"used_by": None})
+
+    async def redeem(store: KeyValue, user: int) -> bool:
+        seen = await store.get("invites", "c")
+        if seen != {"used_by": None}:
+            return False
+        return await store.replace("invites", "c", seen, {"used_by": user})
+
+    won = await asyncio.gather(*(redeem(store, i) for i, store in enumerate(stores)))
+    assert won.count(True) == 1
+    assert await kv.get("invites", "c") == {"used_by": won.index(True)}
+
+
+async def test_incr_counts_every_increment(make_kv: MakeKV) -> None:
+    kv = make_kv()
+    assert await kv.incr("stats", "link", "started") == 1
+    assert await kv.incr("stats", "link", "started", by=2) == 3
+    await kv.put("stats", "old", {"started": 4, "shared": 1})  # counters written by put
+    assert await kv.incr("stats", "old", "started") == 5
+    assert await kv.get("stats", "old") == {"started": 5, "shared": 1}
+    counts = await asyncio.gather(*(kv.incr("stats", "busy", "started") for _ in range(50)))
+    assert sorted(counts) == list(range(1, 51))
+    assert await kv.get("stats", "busy") == {"started": 50}
+    await kv.put("stats", "bad", ["not", "a", "dict"])
+    with pytest.raises(ValueError):
+        await kv.incr("stats", "bad", "started")
+    assert await kv.get("stats", "bad") == ["not", "a", "dict"]
