@@ -15,6 +15,7 @@ from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
 
 from bot.app import App, build_app
+from bot.clock import FixedClock
 from bot.console import LocalSession
 from bot.render.callbacks import STEP_CODES, AnswerCb, NavCb
 from tests.conftest import TODAY, make_settings
@@ -28,7 +29,8 @@ _ids = itertools.count(900_000)
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[App]:
     settings = make_settings(tmp_path / "data", admin_ids=str(ADMIN))
-    application = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    application = build_app(settings, session=LocalSession(), token="42:TEST",
+                            clock=FixedClock.on(TODAY))
     yield application
     await application.close()
 
@@ -116,7 +118,8 @@ async def test_no_handler_would_post_to_a_group_even_without_the_toast(
     taken out, the same presses send nothing anywhere."""
     monkeypatch.setattr("bot.handlers.groups.build_router", lambda: Router(name="none"))
     settings = make_settings(tmp_path / "data", admin_ids=str(ADMIN))
-    application = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    application = build_app(settings, session=LocalSession(), token="42:TEST",
+                            clock=FixedClock.on(TODAY))
     try:
         chat = ChatDriver(application, user_id=5504)
         await chat.send("/start")

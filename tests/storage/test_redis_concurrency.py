@@ -11,6 +11,7 @@ import pytest
 
 from bot.advisors.repository import AdvisorRepository
 from bot.app import App, build_app
+from bot.clock import FixedClock
 from bot.console import LocalSession
 from tests.conftest import TODAY, make_settings
 from tests.dialog.driver import ChatDriver
@@ -21,7 +22,8 @@ ADMIN = 900
 @pytest.fixture
 async def app(redis_url: str, tmp_path: Path) -> AsyncIterator[App]:
     settings = make_settings(tmp_path / "data", admin_ids=str(ADMIN), redis_url=redis_url)
-    application = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    application = build_app(settings, session=LocalSession(), token="42:TEST",
+                            clock=FixedClock.on(TODAY))
     yield application
     await application.close()
 
