@@ -180,9 +180,10 @@ class JournalStore:
         for key in list(self._data.get(namespace, {})):
             yield key
 
-    async def purge(self) -> None:
+    async def purge(self) -> bool:
         """Deleted records still sit in the journal until compaction: compact now."""
         await asyncio.to_thread(self.compact_now)
+        return True
 
     async def close(self) -> None:
         self.close_sync()

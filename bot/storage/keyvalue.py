@@ -35,8 +35,10 @@ class KeyValue(Protocol):
         """Every key of a namespace."""
         ...
 
-    async def purge(self) -> None:
-        """Make deletions final on disk too (after /forget): no copy of deleted data remains."""
+    async def purge(self) -> bool:
+        """Make deletions final on disk too (after /forget): no copy of deleted data remains.
+        True once that is done; False when it could not be yet, and the store keeps retrying
+        on its own until it is."""
         ...
 
     async def close(self) -> None:

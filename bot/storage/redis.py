@@ -96,8 +96,9 @@ class RedisKeyValue:
                 seen.add(name)
                 yield name[len(head):]
 
-    async def purge(self) -> None:
+    async def purge(self) -> bool:
         """Redis deletes at once; its own persistence (RDB/AOF) is the operator's to configure."""
+        return True
 
     async def ping(self) -> None:
         """Raise redis.exceptions.RedisError (e.g. ConnectionError) when Redis cannot be used."""
