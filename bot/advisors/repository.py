@@ -36,6 +36,21 @@ class Payload:
     code: str
 
 
+def upgrade_referral(record: dict[str, Any]) -> dict[str, Any]:
+    """A referral stored before `handoffs` kept one consent (consent, handoff_message): read it
+    as a list of one advisor, or none."""
+    if isinstance(record.get("handoffs"), list):
+        return record
+    handoffs = []
+    if record.get("consent") is True and record.get("advisor_id") is not None:
+        handoffs.append({"advisor_id": record["advisor_id"], "token": record.get("token"),
+                         "message": record.get("handoff_message"),
+                         "consented": record.get("consented")})
+    record.pop("handoff_message", None)
+    record["handoffs"] = handoffs
+    return record
+
+
 def parse_payload(raw: str | None) -> Payload | None:
     """A well-formed payload, or None (malformed, oversized, unknown kind): never an error."""
     if not raw or not PAYLOAD.match(raw):
@@ -135,16 +150,59 @@ class AdvisorRepository:
         return {k: int(found.get(k, 0)) for k in ("started", "completed", "shared")}
 
     # --- referrals and hand-offs ---------------------------------------------------------------
+    # A referral (by client id): the link the client last opened (code, advisor_id), the
+    # question about it (token, consent: None unanswered, True, False) and `handoffs`, every
+    # advisor who received the client's answers and still holds their consent (advisor_id,
+    # token of the question answered, message sent, consented). Opening another link never
+    # touches `handoffs`: only a withdrawal or /forget empties it.
 
     async def referral(self, client_id: int) -> dict[str, Any] | None:
         found = await self.kv.get("referrals", str(client_id))
-        return dict(found) if isinstance(found, dict) else None
+        return upgrade_referral(dict(found)) if isinstance(found, dict) else None
 
     async def set_referral(self, client_id: int, **fields: Any) -> dict[str, Any]:
-        record = await self.referral(client_id) or {"client_id": client_id, "created": _now()}
+        record = await self.referral(client_id) or {"client_id": client_id, "created": _now(),
+                                                    "handoffs": []}
         record.update(fields, updated=_now())
         await self.kv.put("referrals", str(client_id), record)
         return record
+
+    async def open_referral(self, client_id: int, code: str, advisor_id: int) -> dict[str, Any]:
+        """The client opened this advisor's link: it becomes the current one, its question
+        unanswered unless that advisor already holds the client's consent. Buttons of an earlier
+        question go stale; earlier hand-offs are kept."""
+        record = await self.referral(client_id)
+        holds = record is not None and any(
+            h.get("advisor_id") == advisor_id for h in record["handoffs"])
+        return await self.set_referral(client_id, code=code, advisor_id=advisor_id,
+                                       consent=True if holds else None, token=None)
+
+    async def add_handoff(self, client_id: int, advisor_id: int, token: str) -> dict[str, Any]:
+        """Consent given to this advisor (recorded before anything is sent)."""
+        record = await self.referral(client_id) or {}
+        handoffs = [h for h in record.get("handoffs", []) if h.get("advisor_id") != advisor_id]
+        handoffs.append({"advisor_id": advisor_id, "token": token, "message": None,
+                         "consented": _now()})
+        return await self.set_referral(client_id, consent=True, consented=_now(),
+                                       handoffs=handoffs)
+
+    async def set_handoff_message(self, client_id: int, advisor_id: int,
+                                  message_id: int | None) -> None:
+        record = await self.referral(client_id)
+        if record is None:
+            return
+        handoffs = [{**h, "message": message_id} if h.get("advisor_id") == advisor_id else h
+                    for h in record["handoffs"]]
+        await self.set_referral(client_id, handoffs=handoffs)
+
+    async def withdraw_consent(self, client_id: int) -> list[dict[str, Any]]:
+        """Consent withdrawn from every advisor who received the answers; returns them."""
+        record = await self.referral(client_id)
+        if record is None or not record["handoffs"]:
+            return []
+        consent = False if record.get("consent") is True else record.get("consent")
+        await self.set_referral(client_id, handoffs=[], consent=consent, withdrawn=_now())
+        return list(record["handoffs"])
 
     async def drop_referral(self, client_id: int) -> None:
         await self.kv.delete("referrals", str(client_id))
