@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,6 +207,48 @@ class AdvisorRepository:
 
     async def drop_referral(self, client_id: int) -> None:
         await self.kv.delete("referrals", str(client_id))
+
+    # --- forgetting ----------------------------------------------------------------------------
+
+    async def forget(self, user_id: int, shares: Iterable[str] = ()) -> None:
+        """/forget, after the user's own referral is dealt with: the plans they shared, their
+        id in invitations and in other clients' referrals, then their advisor account with its
+        links and counts (last, so an interrupted /forget done again finds it all)."""
+        for code in shares:
+            await self.kv.delete("shares", str(code))
+        for code in [key async for key in self.kv.keys("invites")]:
+            invite = await self.kv.get("invites", code)
+            if not isinstance(invite, dict):
+                continue
+            if invite.get("used_by") == user_id:
+                await self.kv.delete("invites", code)  # used: it can serve no one else anyway
+            elif invite.get("created_by") == user_id:
+                await self.kv.put("invites", code, {**invite, "created_by": None})
+        advisor = await self.advisor(user_id)
+        if advisor is None:
+            return
+        for key in [key async for key in self.kv.keys("referrals")]:
+            found = await self.kv.get("referrals", key)
+            if isinstance(found, dict):
+                await self._forget_advisor_in(upgrade_referral(dict(found)), key, user_id)
+        for code in advisor.get("links") or ():
+            await self.kv.delete("links", str(code))
+            await self.kv.delete("stats", str(code))
+        await self.kv.delete("advisors", str(user_id))
+
+    async def _forget_advisor_in(self, record: dict[str, Any], key: str, advisor_id: int) -> None:
+        """Another client's referral without this advisor: no longer among those who received
+        the answers, and no longer the current link (its question goes stale)."""
+        handoffs = [h for h in record["handoffs"] if h.get("advisor_id") != advisor_id]
+        current = record.get("advisor_id") == advisor_id
+        if not current and len(handoffs) == len(record["handoffs"]):
+            return
+        record["handoffs"] = handoffs
+        if current:
+            for name in ("advisor_id", "code", "token"):
+                record[name] = None
+        record["updated"] = _now()
+        await self.kv.put("referrals", key, record)
 
     # --- shared plans --------------------------------------------------------------------------
 

@@ -145,22 +145,16 @@ async def withdraw(client_id: int, advisors: AdvisorRepository, users: UserRepos
 
 async def forget_client(client_id: int, advisors: AdvisorRepository | None,
                         users: UserRepository, views: Views) -> None:
-    """/forget: withdraw the consent given to every advisor, drop the referral and the plans
-    the user shared, and an advisor's account with its links and counts."""
+    """/forget: withdraw the consent given to every advisor, drop the referral, then the rest
+    of the user's traces among advisors' records (shared plans, invitations, referrals of
+    other clients, their own advisor account)."""
     if advisors is None:
         return
     if await advisors.referral(client_id) is not None:
         await withdraw(client_id, advisors, users, views)
         await advisors.drop_referral(client_id)
     record = await users.get(client_id) or {}
-    for code in record.get("shares") or ():
-        await advisors.kv.delete("shares", str(code))
-    advisor = await advisors.advisor(client_id)
-    if advisor is not None:  # an advisor forgetting themselves: account, links and counts
-        for code in advisor.get("links") or ():
-            await advisors.kv.delete("links", str(code))
-            await advisors.kv.delete("stats", str(code))
-        await advisors.kv.delete("advisors", str(client_id))
+    await advisors.forget(client_id, shares=[str(code) for code in record.get("shares") or ()])
 
 
 def build_router() -> Router:
