@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,21 @@ def new_code() -> str:
 class Payload:
     kind: str  # link, invite, share
     code: str
+
+
+def upgrade_referral(record: dict[str, Any]) -> dict[str, Any]:
+    """A referral stored before `handoffs` kept one consent (consent, handoff_message): read it
+    as a list of one advisor, or none."""
+    if isinstance(record.get("handoffs"), list):
+        return record
+    handoffs = []
+    if record.get("consent") is True and record.get("advisor_id") is not None:
+        handoffs.append({"advisor_id": record["advisor_id"], "token": record.get("token"),
+                         "message": record.get("handoff_message"),
+                         "consented": record.get("consented")})
+    record.pop("handoff_message", None)
+    record["handoffs"] = handoffs
+    return record
 
 
 def parse_payload(raw: str | None) -> Payload | None:
@@ -136,20 +152,106 @@ class AdvisorRepository:
         return {k: int(found.get(k, 0)) for k in ("started", "completed", "shared")}
 
     # --- referrals and hand-offs ---------------------------------------------------------------
+    # A referral (by client id): the link the client last opened (code, advisor_id), the
+    # question about it (token, consent: None unanswered, True, False) and `handoffs`, every
+    # advisor who received the client's answers and still holds their consent (advisor_id,
+    # token of the question answered, message sent, consented). Opening another link never
+    # touches `handoffs`: only a withdrawal or /forget empties it.
 
     async def referral(self, client_id: int) -> dict[str, Any] | None:
         found = await self.kv.get("referrals", str(client_id))
-        return dict(found) if isinstance(found, dict) else None
+        return upgrade_referral(dict(found)) if isinstance(found, dict) else None
 
     async def set_referral(self, client_id: int, **fields: Any) -> dict[str, Any]:
         record = await self.referral(client_id) or {"client_id": client_id,
-                                                    "created": self.clock.stamp()}
+                                                    "created": self.clock.stamp(),
+                                                    "handoffs": []}
         record.update(fields, updated=self.clock.stamp())
         await self.kv.put("referrals", str(client_id), record)
         return record
 
+    async def open_referral(self, client_id: int, code: str, advisor_id: int) -> dict[str, Any]:
+        """The client opened this advisor's link: it becomes the current one, its question
+        unanswered unless that advisor already holds the client's consent. Buttons of an earlier
+        question go stale; earlier hand-offs are kept."""
+        record = await self.referral(client_id)
+        holds = record is not None and any(
+            h.get("advisor_id") == advisor_id for h in record["handoffs"])
+        return await self.set_referral(client_id, code=code, advisor_id=advisor_id,
+                                       consent=True if holds else None, token=None)
+
+    async def add_handoff(self, client_id: int, advisor_id: int, token: str) -> dict[str, Any]:
+        """Consent given to this advisor (recorded before anything is sent)."""
+        record = await self.referral(client_id) or {}
+        handoffs = [h for h in record.get("handoffs", []) if h.get("advisor_id") != advisor_id]
+        handoffs.append({"advisor_id": advisor_id, "token": token, "message": None,
+                         "consented": self.clock.stamp()})
+        return await self.set_referral(client_id, consent=True, consented=self.clock.stamp(),
+                                       handoffs=handoffs)
+
+    async def set_handoff_message(self, client_id: int, advisor_id: int,
+                                  message_id: int | None) -> None:
+        record = await self.referral(client_id)
+        if record is None:
+            return
+        handoffs = [{**h, "message": message_id} if h.get("advisor_id") == advisor_id else h
+                    for h in record["handoffs"]]
+        await self.set_referral(client_id, handoffs=handoffs)
+
+    async def withdraw_consent(self, client_id: int) -> list[dict[str, Any]]:
+        """Consent withdrawn from every advisor who received the answers; returns them."""
+        record = await self.referral(client_id)
+        if record is None or not record["handoffs"]:
+            return []
+        consent = False if record.get("consent") is True else record.get("consent")
+        await self.set_referral(client_id, handoffs=[], consent=consent,
+                                withdrawn=self.clock.stamp())
+        return list(record["handoffs"])
+
     async def drop_referral(self, client_id: int) -> None:
         await self.kv.delete("referrals", str(client_id))
+
+    # --- forgetting ----------------------------------------------------------------------------
+
+    async def forget(self, user_id: int, shares: Iterable[str] = ()) -> None:
+        """/forget, after the user's own referral is dealt with: the plans they shared, their
+        id in invitations and in other clients' referrals, then their advisor account with its
+        links and counts (last, so an interrupted /forget done again finds it all)."""
+        for code in shares:
+            await self.kv.delete("shares", str(code))
+        for code in [key async for key in self.kv.keys("invites")]:
+            invite = await self.kv.get("invites", code)
+            if not isinstance(invite, dict):
+                continue
+            if invite.get("used_by") == user_id:
+                await self.kv.delete("invites", code)  # used: it can serve no one else anyway
+            elif invite.get("created_by") == user_id:
+                await self.kv.put("invites", code, {**invite, "created_by": None})
+        advisor = await self.advisor(user_id)
+        if advisor is None:
+            return
+        for key in [key async for key in self.kv.keys("referrals")]:
+            found = await self.kv.get("referrals", key)
+            if isinstance(found, dict):
+                await self._forget_advisor_in(upgrade_referral(dict(found)), key, user_id)
+        for code in advisor.get("links") or ():
+            await self.kv.delete("links", str(code))
+            await self.kv.delete("stats", str(code))
+        await self.kv.delete("advisors", str(user_id))
+
+    async def _forget_advisor_in(self, record: dict[str, Any], key: str, advisor_id: int) -> None:
+        """Another client's referral without this advisor: no longer among those who received
+        the answers, and no longer the current link (its question goes stale)."""
+        handoffs = [h for h in record["handoffs"] if h.get("advisor_id") != advisor_id]
+        current = record.get("advisor_id") == advisor_id
+        if not current and len(handoffs) == len(record["handoffs"]):
+            return
+        record["handoffs"] = handoffs
+        if current:
+            for name in ("advisor_id", "code", "token"):
+                record[name] = None
+        record["updated"] = self.clock.stamp()
+        await self.kv.put("referrals", key, record)
 
     # --- shared plans --------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.advisors.repository import AdvisorRepository
 from bot.handlers import referral
+from bot.handlers.kb_admin import PENDING as KB_PENDING
 from bot.handlers.views import Views, drop_keyboard
 from bot.render.callbacks import ForgetCb
 from bot.render.keyboards import forget_keyboard
@@ -81,11 +82,14 @@ def mydata_messages(renderer: Renderer, locale: str, document: str) -> list[str]
 
 
 async def forget_everything(state: FSMContext, users: UserRepository, user_id: int,
-                            before: Callable[[int], Awaitable[None]] | None = None) -> None:
-    """The user record, and the FSM state and data of this user in every chat; `before` runs
-    first, while the user record is still there (e.g. withdraw a hand-off to an advisor)."""
+                            before: Callable[[int], Awaitable[None]] | None = None) -> bool:
+    """The user record, an admin's knowledge change waiting for Apply, and the FSM state and
+    data of this user in every chat; `before` runs first, while the user record is still there
+    (e.g. withdraw a hand-off to an advisor). True once it is all gone from disk too; False when
+    the store has recorded the deletions but is still making them final there."""
     if before is not None:
         await before(user_id)
+    await users.kv.delete(KB_PENDING, str(user_id))
     await users.delete(user_id)
     forget_user = getattr(state.storage, "forget_user", None)
     if callable(forget_user):
@@ -93,7 +97,7 @@ async def forget_everything(state: FSMContext, users: UserRepository, user_id: i
     else:
         await state.clear()
         await pending_context(state).clear()
-    await users.kv.purge()
+    return await users.kv.purge()
 
 
 def build_router() -> Router:
@@ -144,11 +148,14 @@ def build_router() -> Router:
                 await drop_keyboard(views.bot, message.chat.id, message.message_id)
             return
         if callback_data.a == "yes":
-            await forget_everything(state, users, query.from_user.id,
-                                    functools.partial(referral.forget_client, advisors=advisors,
-                                                      users=users, views=views))
-            await query.answer(views.renderer.label(locale, "toast.forgotten"))
-            template = "forget_done"
+            final = await forget_everything(
+                state, users, query.from_user.id,
+                functools.partial(referral.forget_client, advisors=advisors, users=users,
+                                  views=views))
+            # Said deleted only once it is off the disk; else recorded, finished by the store.
+            template = "forget_done" if final else "forget_recorded"
+            await query.answer(views.renderer.label(
+                locale, "toast.forgotten" if final else "toast.forget_recorded"))
         else:
             await pending.clear()
             await query.answer()

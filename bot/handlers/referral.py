@@ -98,10 +98,9 @@ async def after_plan(user: User, chat_id: int, dialog_id: str,
                      handoff_keyboard(views.renderer, locale, token))
 
 
-async def hand_off(user: User, referral: Mapping[str, Any], advisors: AdvisorRepository,
+async def hand_off(user: User, advisor_id: int, advisors: AdvisorRepository,
                    users: UserRepository, dialogs: Dialogs, views: Views) -> None:
     """Send the advisor the client's answers, the knowledge version and how to reach them."""
-    advisor_id = int(referral["advisor_id"])
     plan = ((await users.get(user.id)) or {}).get("last_plan") or {}
     answers = {str(k): str(v) for k, v in dict(plan.get("answers") or {}).items()}
     dialog = dialogs.get(str(plan.get("kb_version") or "") or None)
@@ -111,46 +110,46 @@ async def hand_off(user: User, referral: Mapping[str, Any], advisors: AdvisorRep
         username=user.username, rows=answer_rows(views, dialog, locale, answers),
         kb_version=plan.get("kb_version") or dialog.kb.version, date=plan.get("date"))
     message_id = await _send_to_advisor(views.bot, advisor_id, text)
-    await advisors.set_referral(user.id, handoff_message=message_id)
+    await advisors.set_handoff_message(user.id, advisor_id, message_id)
 
 
-async def withdraw(client_id: int, referral: Mapping[str, Any], advisors: AdvisorRepository,
-                   users: UserRepository, views: Views) -> None:
-    """Consent withdrawn: the hand-off message is removed if Telegram still allows it, and the
-    advisor is told, with no detail about the client."""
-    await advisors.set_referral(client_id, consent=False, withdrawn=advisors.clock.stamp(),
-                                handoff_message=None)
-    advisor_id = int(referral["advisor_id"])
-    if referral.get("handoff_message"):
+async def withdraw(client_id: int, advisors: AdvisorRepository, users: UserRepository,
+                   views: Views) -> list[str]:
+    """Consent withdrawn from every advisor who received the answers: each hand-off message is
+    removed if Telegram still allows it, and each advisor is told, with no detail about the
+    client. Returns the names of the advisors told."""
+    names: list[str] = []
+    for handoff in await advisors.withdraw_consent(client_id):
         try:
-            await views.bot.delete_message(advisor_id, int(referral["handoff_message"]))
-        except TelegramAPIError as exc:  # older than 48 hours, already deleted...
-            log.info("hand-off message to advisor %s not deleted: %s", advisor_id, exc)
-    locale = await advisor_locale(users, advisor_id)
-    await _send_to_advisor(views.bot, advisor_id,
-                           views.renderer.render(locale, "handoff_advisor_withdrawn"))
+            advisor_id = int(handoff["advisor_id"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if handoff.get("message"):
+            try:
+                await views.bot.delete_message(advisor_id, int(handoff["message"]))
+            except TelegramAPIError as exc:  # older than 48 hours, already deleted...
+                log.info("hand-off message to advisor %s not deleted: %s", advisor_id, exc)
+        locale = await advisor_locale(users, advisor_id)
+        await _send_to_advisor(views.bot, advisor_id,
+                               views.renderer.render(locale, "handoff_advisor_withdrawn"))
+        advisor = await advisors.advisor(advisor_id)
+        if advisor and advisor.get("name"):
+            names.append(str(advisor["name"]))
+    return names
 
 
 async def forget_client(client_id: int, advisors: AdvisorRepository | None,
                         users: UserRepository, views: Views) -> None:
-    """/forget: withdraw a given consent, drop the referral and the plans the user shared, and
-    an advisor's account with its links and counts."""
+    """/forget: withdraw the consent given to every advisor, drop the referral, then the rest
+    of the user's traces among advisors' records (shared plans, invitations, referrals of
+    other clients, their own advisor account)."""
     if advisors is None:
         return
-    referral = await advisors.referral(client_id)
-    if referral is not None:
-        if referral.get("consent") is True and referral.get("advisor_id") is not None:
-            await withdraw(client_id, referral, advisors, users, views)
+    if await advisors.referral(client_id) is not None:
+        await withdraw(client_id, advisors, users, views)
         await advisors.drop_referral(client_id)
     record = await users.get(client_id) or {}
-    for code in record.get("shares") or ():
-        await advisors.kv.delete("shares", str(code))
-    advisor = await advisors.advisor(client_id)
-    if advisor is not None:  # an advisor forgetting themselves: account, links and counts
-        for code in advisor.get("links") or ():
-            await advisors.kv.delete("links", str(code))
-            await advisors.kv.delete("stats", str(code))
-        await advisors.kv.delete("advisors", str(client_id))
+    await advisors.forget(client_id, shares=[str(code) for code in record.get("shares") or ()])
 
 
 def build_router() -> Router:
@@ -167,8 +166,7 @@ def build_router() -> Router:
             await begin(message.chat.id, state, dialogs, views, locale, "welcome")
             return
         code, link, advisor = found
-        await advisors.set_referral(message.from_user.id, code=code, advisor_id=advisor["id"],
-                                    consent=None)
+        await advisors.open_referral(message.from_user.id, code, int(advisor["id"]))
         await advisors.count(code, "started")
         raw = link.get("prefill")
         prefill = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
@@ -185,11 +183,13 @@ def build_router() -> Router:
         client_id = query.from_user.id
         referral = await advisors.referral(client_id) if advisors is not None else None
         action = callback_data.a
-        consent = referral.get("consent") if referral else None
-        valid = (advisors is not None and referral is not None and message is not None
-                 and referral.get("token") == callback_data.t
-                 and ((action in ("yes", "no") and consent is None)
-                      or (action == "withdraw" and consent is True)))
+        if referral is None:
+            valid = False
+        elif action in ("yes", "no"):
+            valid = referral.get("token") == callback_data.t and referral.get("consent") is None
+        else:  # withdraw: the button under any hand-off the client has not withdrawn yet
+            valid = any(h.get("token") == callback_data.t for h in referral["handoffs"])
+        valid = valid and advisors is not None and message is not None
         if not valid:
             # Already answered, superseded, withdrawn, or forgotten: nothing happens twice.
             await query.answer(views.renderer.label(locale, "toast.handoff_stale"))
@@ -197,26 +197,34 @@ def build_router() -> Router:
                 await drop_keyboard(views.bot, message.chat.id, message.message_id)
             return
         assert advisors is not None and referral is not None and message is not None
-        advisor = await advisors.advisor(int(referral["advisor_id"])) or {}
-        context = _advisor_context(advisor)
+        context: dict[str, Any] = {}
         markup = None
-        if action == "yes":
-            # Recorded before sending: a retry after a crash can never send a second hand-off.
-            await advisors.set_referral(client_id, consent=True, consented=advisors.clock.stamp())
-            await advisors.count(str(referral["code"]), "shared")
-            await hand_off(query.from_user, referral, advisors, users, dialogs, views)
-            await query.answer(views.renderer.label(locale, "toast.handoff_done"))
-            template = "handoff_done"
-            markup = withdraw_keyboard(views.renderer, locale, callback_data.t)
-        elif action == "no":
-            await advisors.set_referral(client_id, consent=False, refused=advisors.clock.stamp())
-            await query.answer()
-            template = "handoff_declined"
-        else:
-            await withdraw(client_id, await advisors.referral(client_id) or referral, advisors,
-                           users, views)
+        if action == "withdraw":
+            context["advisors"] = await withdraw(client_id, advisors, users, views)
             await query.answer(views.renderer.label(locale, "toast.handoff_withdrawn"))
             template = "handoff_withdrawn"
+        else:
+            advisor_id = int(referral["advisor_id"])
+            advisor = await advisors.active_advisor(advisor_id)
+            context = _advisor_context(advisor or await advisors.advisor(advisor_id) or {})
+            if action == "yes" and advisor is None:
+                # Deactivated since the question: nothing is sent, the question goes stale.
+                await advisors.set_referral(client_id, token=None)
+                await query.answer()
+                template = "handoff_unavailable"
+            elif action == "yes":
+                # Recorded before sending: a retry after a crash can never send a second one.
+                await advisors.add_handoff(client_id, advisor_id, callback_data.t)
+                await advisors.count(str(referral["code"]), "shared")
+                await hand_off(query.from_user, advisor_id, advisors, users, dialogs, views)
+                await query.answer(views.renderer.label(locale, "toast.handoff_done"))
+                template = "handoff_done"
+                markup = withdraw_keyboard(views.renderer, locale, callback_data.t)
+            else:
+                await advisors.set_referral(client_id, consent=False,
+                                            refused=advisors.clock.stamp())
+                await query.answer()
+                template = "handoff_declined"
         await drop_keyboard(views.bot, message.chat.id, message.message_id)
         await views.send(message.chat.id, views.renderer.render(locale, template, **context),
                          markup)

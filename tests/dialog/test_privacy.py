@@ -5,17 +5,25 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup, SetMyCommands
 from aiogram.types import Message
 
-from bot.app import PUBLIC_COMMANDS, App, register_commands
+from bot.app import PUBLIC_COMMANDS, App, build_app, register_commands
+from bot.console import LocalSession
+from bot.handlers import kb_admin as kb_admin_handlers
+from bot.handlers.kb_admin import PENDING as KB_PENDING
 from bot.handlers.privacy import data_document, mydata_messages
 from bot.render.split import LIMIT
 from bot.render.templates import LOCALES, Renderer
 from bot.storage.users import UserRepository
+from tests.conftest import KNOWLEDGE_DIR, TODAY, make_settings
 from tests.dialog.driver import ChatDriver
 from tests.e2e.fake_api import parse_html
 
@@ -64,6 +72,24 @@ async def test_privacy_in_english(app: App) -> None:
                      "blocked", "created", "Why", "For how long",
                      "no automatic deletion", "server", "third party", "/mydata", "/forget"):
         assert expected in text, expected
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("fr", ("journal des modifications de la base de connaissances",
+            "votre identifiant et votre nom d'utilisateur Telegram", "/forget ne l'efface pas",
+            "l'effacement est enregistré", "chaque conseiller qui l'a reçu est prévenu",
+            "n'efface pas cet accord", "invitations")),
+    ("en", ("log of knowledge-base changes", "your Telegram id and username",
+            "/forget does not erase it", "the deletion is recorded",
+            "every advisor who received it is told", "does not erase that consent",
+            "invitations")),
+])
+async def test_privacy_says_what_forget_cannot_erase_and_when_it_is_final(
+        app: App, language: str, expected: tuple[str, ...]) -> None:
+    [shown] = await ChatDriver(app, user_id=3112, language=language).send("/privacy")
+    text = html.unescape(shown.text)
+    for words in expected:
+        assert words in text, words
 
 
 async def test_mydata_holds_the_answers_and_the_locale(app: App) -> None:
@@ -270,3 +296,111 @@ async def test_mydata_and_forget_cover_an_advisor_account(app: App) -> None:
     await chat.press("Oui")
     assert await advisors.advisor(3250) is None
     assert await advisors.link(code) is None
+
+
+@pytest.mark.parametrize(("language", "recorded", "deleted"), [
+    ("fr", "demande d'effacement est enregistrée", "Vos données sont effacées"),
+    ("en", "deletion is recorded", "Your data is deleted"),
+])
+async def test_forget_says_recorded_not_deleted_when_the_disk_is_not_done(
+        app: App, monkeypatch: pytest.MonkeyPatch, language: str, recorded: str,
+        deleted: str) -> None:
+    """The store could not compact the deletion onto disk yet (full disk...): it keeps
+    retrying, and the user is not told the data is gone from the server."""
+    async def purge_not_final() -> bool:
+        return False
+
+    monkeypatch.setattr(app.kv, "purge", purge_not_final)
+    chat = ChatDriver(app, user_id=3111, language=language)
+    await chat.send("/start")
+    await chat.press("SaaS")
+    await chat.send("/forget")
+    mark = len(chat.session.requests)
+    shown = await chat.press("Oui" if language == "fr" else "Yes, delete")
+    assert recorded in shown[-1].text and deleted not in shown[-1].text
+    assert "/start" in shown[-1].text
+    [toast] = toasts(chat, mark)
+    assert toast == Renderer().label(language, "toast.forget_recorded")
+    assert toast != Renderer().label(language, "toast.forgotten")
+    # Recorded all the same: nothing of the user is served any more.
+    assert await UserRepository(app.kv).get(3111) is None
+    assert await fsm_keys(app, 3111) == []
+
+
+ADMIN_ID, ADVISOR_ID, CLIENT_ID, VISITOR_ID, NEWCOMER_ID = (7301357, 7302468, 7303579,
+                                                            7304680, 7305791)
+LINK_CODE = re.compile(r"\?start=([ai])_([A-Za-z0-9]+)")
+NAMESPACES = ("users", "alerts", "fsm", "advisors", "invites", "links", "stats", "referrals",
+              "shares", KB_PENDING)
+
+
+async def records_naming(app: App, user_id: int) -> list[str]:
+    """Every stored record (namespace/key) whose key or value holds this user id."""
+    found = []
+    for namespace in NAMESPACES:
+        async for name in app.kv.keys(namespace):
+            value = json.dumps(await app.kv.get(namespace, name))
+            if str(user_id) in name or re.search(rf"\b{user_id}\b", value):
+                found.append(f"{namespace}/{name}")
+    return found
+
+
+@pytest.fixture
+async def admin_app(tmp_path: Path) -> AsyncIterator[App]:
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, knowledge, ignore=shutil.ignore_patterns(".lock", ".pending"))
+    settings = make_settings(tmp_path / "data", knowledge_dir=knowledge, admin_ids=str(ADMIN_ID))
+    application = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    yield application
+    await application.close()
+
+
+async def test_forget_leaves_no_id_in_invites_referrals_or_a_pending_upload(
+        admin_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = admin_app
+    admin = ChatDriver(app, user_id=ADMIN_ID)
+    [invite] = await admin.send("/advisor invite CCI Test")
+    [(_, used_code)] = LINK_CODE.findall(invite.text)
+    [spare] = await admin.send("/advisor invite CCI Test")
+    [(_, spare_code)] = LINK_CODE.findall(spare.text)
+    advisor = ChatDriver(app, user_id=ADVISOR_ID)
+    await advisor.send(f"/start i_{used_code}")
+    [(_, link)] = LINK_CODE.findall((await advisor.send("/advisor"))[0].text)
+    client = ChatDriver(app, user_id=CLIENT_ID)  # consents to the hand-off
+    await client.send(f"/start a_{link}")
+    for label in ("SaaS", "Amérique du Nord", "États-Unis", "San Francisco", "10 à 49",
+                  "1 à 10 M€", "Auvergne-Rhône-Alpes", "Premiers pas", "Non", "20 à 50 k€",
+                  "Voir mon plan", "Oui, transmettre"):
+        await client.press(label)
+    await ChatDriver(app, user_id=VISITOR_ID).send(f"/start a_{link}")  # only opens the link
+    # The admin's upload, shown as a diff and waiting for Apply (the console session cannot
+    # download files: the handler gets the bytes the admin sent).
+    record = json.loads((app.settings.knowledge_dir / "aid.json").read_text())[0]
+    upload = json.dumps({"upsert": [{**record, "summary": {"fr": "Résumé revu",
+                                                           "en": "Revised summary"}}]})
+
+    async def sent_file(bot: object, document: object) -> bytes:
+        return upload.encode()
+
+    monkeypatch.setattr(kb_admin_handlers, "download", sent_file)
+    diff = await admin.send_update(document={"file_id": "BQAC1", "file_unique_id": "u1",
+                                             "file_name": "aid.json", "file_size": len(upload)})
+    assert "Appliquer" in str(diff[-1].reply_markup)
+    assert await records_naming(app, ADVISOR_ID) and await records_naming(app, ADMIN_ID)
+
+    for who in (advisor, admin):
+        await who.send("/forget")
+        await who.press("Oui, tout effacer")
+        assert await records_naming(app, who.user.id) == [], who.user.id
+    # What belongs to others is kept: the clients' referrals (consent included) and the
+    # unused invitation, which still works.
+    assert (await app.dispatcher["advisors"].referral(CLIENT_ID) or {})["consent"] is True
+    assert await app.dispatcher["advisors"].referral(VISITOR_ID) is not None
+    [welcome] = await ChatDriver(app, user_id=NEWCOMER_ID).send(f"/start i_{spare_code}")
+    assert await app.dispatcher["advisors"].active_advisor(NEWCOMER_ID) is not None
+    # And nothing on disk either, once the purge's compaction is done.
+    state_dir = app.settings.data_dir / "state"
+    lines = [line for p in state_dir.iterdir() if p.is_file()
+             for line in p.read_text(encoding="utf-8").splitlines()]
+    for user_id in (ADMIN_ID, ADVISOR_ID):
+        assert [line for line in lines if str(user_id) in line] == [], user_id

@@ -14,7 +14,7 @@ from bot.app import App
 from bot.dialog.matching import normalise
 from tests.dialog.driver import ChatDriver, assert_telegram_accepts
 
-ADVISOR, CLIENT, OTHER = 3003, 2002, 4004
+ADVISOR, ADVISOR2, CLIENT, OTHER = 3003, 3005, 2002, 4004
 PREFILL = {"sector": "saas", "target_region": "asia", "target_country": "sg",
            "target_city": "singapore"}
 REST = ("10 à 49", "1 à 10 M€", "Occitanie", "Premiers pas", "Non", "20 à 50 k€")
@@ -191,6 +191,140 @@ async def test_forget_without_consent_tells_the_advisor_nothing(app: App) -> Non
     await client.press("Oui, tout effacer")
     assert to_chat(client, ADVISOR) == []
     assert await advisors.referral(CLIENT) is None
+
+
+async def second_advisor(advisors: AdvisorRepository) -> str:
+    await advisors.register(ADVISOR2, "Paul Durand", "Business France")
+    return await advisors.create_link(ADVISOR2, dict(PREFILL))
+
+
+def withdrawals(driver: ChatDriver, since: int) -> list[int]:
+    """The advisors told, since `since`, that a client withdrew."""
+    return [int(m.chat_id) for m in driver.session.requests[since:]
+            if isinstance(m, SendMessage) and "retiré son accord" in m.text]
+
+
+@pytest.mark.parametrize("again", ["same", "other"])
+async def test_consent_survives_opening_a_link_again(app: App, again: str) -> None:
+    advisors, code = await advisor_link(app)
+    other = await second_advisor(advisors)
+    client = ChatDriver(app, CLIENT)
+    await finish_referred(client, code)
+    await client.press("Oui, transmettre")
+    confirmation = client.last_keyboard_message()
+    await client.send(f"/start a_{code if again == 'same' else other}")
+    referral = await advisors.referral(CLIENT) or {}
+    assert [h["advisor_id"] for h in referral["handoffs"]] == [ADVISOR]
+    mark = len(client.session.requests)
+    withdrawn = await client.press("Retirer mon accord", confirmation)
+    assert "accord est retiré" in text_of(withdrawn) and "Claire Martin" in text_of(withdrawn)
+    assert withdrawals(client, mark) == [ADVISOR]
+    assert [d.chat_id for d in client.session.requests[mark:]
+            if isinstance(d, DeleteMessage)] == [ADVISOR]
+    assert (await advisors.referral(CLIENT) or {})["handoffs"] == []
+
+
+async def test_reopening_the_same_link_does_not_ask_again(app: App) -> None:
+    advisors, code = await advisor_link(app)
+    client = ChatDriver(app, CLIENT)
+    await finish_referred(client, code)
+    await client.press("Oui, transmettre")
+    mark = len(client.session.requests)
+    plan = await finish_referred(client, code)
+    assert "transmettre" not in plan[-1].text.lower()
+    assert to_chat(client, ADVISOR, mark) == []
+    assert (await advisors.referral(CLIENT) or {})["consent"] is True
+
+
+@pytest.mark.parametrize("how", ["button", "forget"])
+async def test_withdrawal_tells_every_advisor_who_received_the_answers(app: App,
+                                                                       how: str) -> None:
+    advisors, code = await advisor_link(app)
+    other = await second_advisor(advisors)
+    client = ChatDriver(app, CLIENT)
+    await finish_referred(client, code)
+    await client.press("Oui, transmettre")
+    first_confirmation = client.last_keyboard_message()
+    await finish_referred(client, other)
+    mark = len(client.session.requests)
+    await client.press("Oui, transmettre")
+    assert len(to_chat(client, ADVISOR2, mark)) == 1 and to_chat(client, ADVISOR, mark) == []
+    mark = len(client.session.requests)
+    if how == "button":  # the button under the first hand-off still withdraws, from both
+        withdrawn = await client.press("Retirer mon accord", first_confirmation)
+        assert "Claire Martin, Paul Durand ont été prévenus" in text_of(withdrawn)
+    else:
+        await client.send("/forget")
+        await client.press("Oui, tout effacer")
+    assert sorted(withdrawals(client, mark)) == sorted([ADVISOR, ADVISOR2])
+    assert sorted(d.chat_id for d in client.session.requests[mark:]
+                  if isinstance(d, DeleteMessage)) == sorted([ADVISOR, ADVISOR2])
+
+
+async def test_an_unanswered_question_goes_stale_when_another_link_is_opened(app: App) -> None:
+    advisors, code = await advisor_link(app)
+    other = await second_advisor(advisors)
+    client = ChatDriver(app, CLIENT)
+    await finish_referred(client, code)
+    question = client.last_keyboard_message()  # about Claire Martin, left unanswered
+    await client.send(f"/start a_{other}")
+    mark = len(client.session.requests)
+    assert await client.press("Oui, transmettre", question) == []
+    assert to_chat(client, ADVISOR, mark) == [] and to_chat(client, ADVISOR2, mark) == []
+    assert (await advisors.referral(CLIENT) or {})["handoffs"] == []
+
+
+async def test_an_advisor_deactivated_before_yes_receives_nothing(app: App) -> None:
+    advisors, code = await advisor_link(app)
+    client = ChatDriver(app, CLIENT)
+    await finish_referred(client, code)
+    question = client.last_keyboard_message()
+    await advisors.set_active(ADVISOR, False)
+    mark = len(client.session.requests)
+    shown = await client.press("Oui, transmettre", question)
+    assert "Claire Martin n'est plus disponible" in text_of(shown)
+    assert "Rien ne lui a été transmis" in text_of(shown)
+    assert to_chat(client, ADVISOR, mark) == []
+    assert await advisors.stats(code) == {"started": 1, "completed": 1, "shared": 0}
+    assert (await advisors.referral(CLIENT) or {})["handoffs"] == []
+    assert await client.press("Oui, transmettre", question) == []  # stale from now on
+    await client.send("/forget")
+    await client.press("Oui, tout effacer")
+    assert to_chat(client, ADVISOR, mark) == []
+
+
+async def test_the_english_client_is_told_the_advisor_is_gone(app: App) -> None:
+    advisors, code = await advisor_link(app)
+    client = ChatDriver(app, CLIENT, language="en")
+    await client.send(f"/start a_{code}")
+    for label in ("10 to 49", "€1M to €10M", "Occitanie", "First steps", "No", "€20k to €50k",
+                  "See my plan"):
+        await client.press(label)
+    await advisors.set_active(ADVISOR, False)
+    shown = await client.press("Yes")
+    assert "Claire Martin is no longer available" in text_of(shown)
+    assert to_chat(client, ADVISOR) == []
+
+
+async def test_a_referral_stored_with_one_consent_still_loads(app: App) -> None:
+    """Stored before the list of advisors: consent, token and handoff_message on the record."""
+    advisors, code = await advisor_link(app)
+    await advisors.kv.put("referrals", str(CLIENT), {
+        "client_id": CLIENT, "created": "2026-11-01T10:00:00+00:00", "code": code,
+        "advisor_id": ADVISOR, "consent": True, "consented": "2026-11-01T10:05:00+00:00",
+        "token": "Tk7pQ2xZ", "handoff_message": 4321, "completed_dialog": "d1"})
+    referral = await advisors.referral(CLIENT) or {}
+    assert referral["handoffs"] == [{"advisor_id": ADVISOR, "token": "Tk7pQ2xZ",
+                                     "message": 4321,
+                                     "consented": "2026-11-01T10:05:00+00:00"}]
+    client = ChatDriver(app, CLIENT)
+    await client.send(f"/start a_{code}")  # opening the link again keeps that consent
+    await client.send("/forget")
+    mark = len(client.session.requests)
+    await client.press("Oui, tout effacer")
+    assert withdrawals(client, mark) == [ADVISOR]
+    [deleted] = [d for d in client.session.requests[mark:] if isinstance(d, DeleteMessage)]
+    assert (deleted.chat_id, deleted.message_id) == (ADVISOR, 4321)
 
 
 async def test_a_deactivated_advisor_link_is_a_normal_start(app: App) -> None:

@@ -12,18 +12,21 @@ from tests.e2e.fake_api import BOT_USERNAME, FakeBotAPI
 from tests.e2e.test_bot_e2e import User, start_bot, stop_bot, text_of
 
 ADVISOR, CLIENT = 801, 802
+ADVISOR2, CLIENT2, ADMIN = 803, 804, 805
+PROFILE = ("10 à 49", "1 à 10 M€", "Occitanie", "Premiers pas", "Non", "20 à 50 k€")
 
 
-async def make_link(data_dir: Path) -> str:
+async def make_link(data_dir: Path, advisor_id: int = ADVISOR,
+                    name: str = "Claire Martin") -> str:
     """An advisor and a link, written to the bot's store before it starts (one process per
     journal store)."""
     kv = JournalStore(data_dir / STATE_DIR)
     try:
         advisors = AdvisorRepository(kv)
-        await advisors.register(ADVISOR, "Claire Martin", "CCI Occitanie")
-        return await advisors.create_link(ADVISOR, {"sector": "saas", "target_region": "asia",
-                                                    "target_country": "sg",
-                                                    "target_city": "singapore"})
+        await advisors.register(advisor_id, name, "CCI Occitanie")
+        return await advisors.create_link(advisor_id, {"sector": "saas", "target_region": "asia",
+                                                       "target_country": "sg",
+                                                       "target_city": "singapore"})
     finally:
         await kv.close()
 
@@ -39,7 +42,7 @@ async def test_a_referred_client_hands_off_and_shares_the_plan(fake: FakeBotAPI,
         await advisor.send("/help")  # the advisor has a chat with the bot
         welcome = await client.send(f"/start a_{code}")
         assert "Claire Martin" in welcome[0].plain_text and "3/8" in welcome[-1].plain_text
-        for label in ("10 à 49", "1 à 10 M€", "Occitanie", "Premiers pas", "Non", "20 à 50 k€"):
+        for label in PROFILE:
             await client.press(label)
         plan = await client.press("Voir mon plan")
         assert "Singapour" in text_of(plan) and "transmettre" in plan[-1].plain_text
@@ -69,3 +72,51 @@ async def test_a_referred_client_hands_off_and_shares_the_plan(fake: FakeBotAPI,
     assert fake.errors == [], fake.errors
     assert fake.unanswered_callbacks() == []
     assert not [v for v in fake.violations if "InlineQuery" in v or "inline button" in v]
+
+
+async def test_consent_survives_another_link_and_a_deactivated_advisor_gets_nothing(
+        fake: FakeBotAPI, tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(parents=True)
+    code = await make_link(data_dir)
+    other = await make_link(data_dir, ADVISOR2, "Paul Durand")
+    process = await start_bot(fake, data_dir, {"ADMIN_IDS": str(ADMIN)})
+    try:
+        advisor, advisor2 = User(fake, ADVISOR, "fr"), User(fake, ADVISOR2, "fr")
+        client, late, admin = User(fake, CLIENT, "fr"), User(fake, CLIENT2, "fr"), User(
+            fake, ADMIN, "fr")
+        for user in (advisor, advisor2, admin):
+            await user.send("/help")  # each has a chat with the bot
+        await client.send(f"/start a_{code}")
+        for label in PROFILE:
+            await client.press(label)
+        await client.press("Voir mon plan")
+        await client.press("Oui, transmettre")
+        confirmation = client.keyboard_message()
+        (handoff,) = [m for m in fake.messages(ADVISOR) if "vous transmet son plan" in m.plain_text]
+
+        # The client opens another advisor's link: the consent given to the first stays.
+        assert "Paul Durand" in (await client.send(f"/start a_{other}"))[0].plain_text
+        before = len(fake.messages(ADVISOR))
+        withdrawn = await client.press("Retirer mon accord", confirmation)
+        assert "accord est retiré" in text_of(withdrawn) and "Claire Martin" in text_of(withdrawn)
+        (notice,) = fake.messages(ADVISOR)[before - 1:]  # the hand-off message is deleted
+        assert "retiré son accord" in notice.plain_text
+        assert [m.deleted for m in fake.messages(ADVISOR, include_deleted=True)
+                if m.message_id == handoff.message_id] == [True]
+
+        # Another client reaches the question; the admin deactivates that advisor; Yes.
+        await late.send(f"/start a_{other}")
+        for label in PROFILE:
+            await late.press(label)
+        await late.press("Voir mon plan")
+        question = late.keyboard_message()
+        assert "Paul Durand" in text_of(await admin.send(f"/advisor deactivate {ADVISOR2}"))
+        before = len(fake.messages(ADVISOR2))
+        shown = await late.press("Oui, transmettre", question)
+        assert "Paul Durand n'est plus disponible" in text_of(shown)
+        assert fake.messages(ADVISOR2)[before:] == []
+    finally:
+        await stop_bot(process)
+    assert fake.errors == [], fake.errors
+    assert fake.unanswered_callbacks() == []

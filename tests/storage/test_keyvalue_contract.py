@@ -166,3 +166,12 @@ async def test_incr_counts_every_increment(make_kv: MakeKV) -> None:
     with pytest.raises(ValueError):
         await kv.incr("stats", "bad", "started")
     assert await kv.get("stats", "bad") == ["not", "a", "dict"]
+
+
+async def test_purge_makes_deletes_final(make_kv: MakeKV) -> None:
+    kv = make_kv()
+    await kv.put("users", "1", {"id": 1})
+    await kv.put("users", "2", {"id": 2})
+    await kv.delete("users", "1")
+    assert await kv.purge() is True
+    assert await kv.get("users", "1") is None and await kv.get("users", "2") == {"id": 2}
