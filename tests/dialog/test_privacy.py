@@ -16,6 +16,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup, SetMyCo
 from aiogram.types import Message
 
 from bot.app import PUBLIC_COMMANDS, App, build_app, register_commands
+from bot.clock import FixedClock
 from bot.console import LocalSession
 from bot.handlers import kb_admin as kb_admin_handlers
 from bot.handlers.kb_admin import PENDING as KB_PENDING
@@ -350,7 +351,8 @@ async def admin_app(tmp_path: Path) -> AsyncIterator[App]:
     knowledge = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE_DIR, knowledge, ignore=shutil.ignore_patterns(".lock", ".pending"))
     settings = make_settings(tmp_path / "data", knowledge_dir=knowledge, admin_ids=str(ADMIN_ID))
-    application = build_app(settings, session=LocalSession(), token="42:TEST", today=TODAY)
+    application = build_app(settings, session=LocalSession(), token="42:TEST",
+                            clock=FixedClock.on(TODAY))
     yield application
     await application.close()
 
