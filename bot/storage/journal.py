@@ -199,6 +199,10 @@ class JournalStore:
                     "remove that line to start without the change it held")
             self._apply(entry)
             self._lines += 1
+            if entry.get("d"):
+                # A deletion still on disk (a /forget whose compaction did not run before the
+                # process stopped): compact soon after start, so it does not stay there.
+                self._compact_wanted = True
 
     def _apply(self, entry: dict[str, Any]) -> None:
         table = self._data.setdefault(entry["n"], {})

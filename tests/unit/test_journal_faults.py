@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -144,4 +145,27 @@ async def test_a_failed_write_leaves_no_partial_line(tmp_path: Path,
     again = JournalStore(tmp_path)
     assert await again.get("users", "2") is None
     assert await again.get("users", "3") == {"name": "Inès"}
+    await again.close()
+
+
+@pytest.mark.realtime  # waits on the store's timer, which libfaketime stalls
+async def test_a_deletion_left_on_disk_by_a_stop_is_compacted_after_the_restart(
+        tmp_path: Path) -> None:
+    store = JournalStore(tmp_path)
+    await store.put("users", "1", {"name": "Zoé"})
+    await store.put("users", "2", {"name": "Léa"})
+    await store.delete("users", "1")
+    store.close_sync()  # stopped before any purge: the journal still holds the name
+
+    def on_disk(text: str) -> bool:
+        return any(text in p.read_text(encoding="utf-8") for p in tmp_path.iterdir()
+                   if p.is_file())
+
+    assert on_disk("Zoé")
+    again = JournalStore(tmp_path, fsync_interval=0.05)
+    for _ in range(200):
+        if not on_disk("Zoé"):
+            break
+        await asyncio.sleep(0.05)
+    assert not on_disk("Zoé") and await again.get("users", "2") == {"name": "Léa"}
     await again.close()
