@@ -38,7 +38,18 @@ BUDGET = (
     Band("b50_150k", 50_000, 149_999),
     Band("b150k", 150_000, None),
 )
+COMPANY_AGE = (
+    Band("a0_1", 0, 0.99),
+    Band("a1_3", 1, 2.99),
+    Band("a3", 3, None),
+)
 STAGES = ("first_steps", "exporting", "established")
+OVERSEAS = "outre-mer"  # the home region whose schemes depend on the territory
+# Overseas territories; "collectivite": Saint-Martin, Saint-Barthélemy, Saint-Pierre-et-Miquelon,
+# French Polynesia, New Caledonia, Wallis-et-Futuna.
+TERRITORIES = ("guadeloupe", "martinique", "guyane", "reunion", "mayotte", "collectivite")
+YES_NO = ("yes", "no")
+LARGE_CONTRACT_TURNOVER = 1_000_000  # below it, contracts of several million euros are implied out
 VIE_PLANS = ("none", "maybe", "yes")
 VIE_COUNTS = ("1", "2", "3", "4")  # "4" reads "4 or more"
 
@@ -46,6 +57,7 @@ BANDS: dict[str, tuple[Band, ...]] = {
     "headcount": HEADCOUNT,
     "turnover": TURNOVER,
     "budget": BUDGET,
+    "company_age": COMPANY_AGE,
 }
 
 

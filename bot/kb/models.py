@@ -247,8 +247,12 @@ class CriterionField(StrEnum):
     country = "country"
     world_region = "world_region"
     vie_count = "vie_count"
-    company_age_years = "company_age_years"  # not asked yet: always 'to check'
+    company_age_years = "company_age_years"  # asked only when a scheme that could apply needs it
     export_share_pct = "export_share_pct"  # not asked yet: always 'to check'
+    territory = "territory"  # overseas territory, asked only for home region "outre-mer"
+    large_contracts = "large_contracts"  # "yes" / "no": signs export contracts of millions
+    budget_eur = "budget_eur"  # first-year budget: the typed amount, else the band
+    vie_plan = "vie_plan"  # "yes", "maybe", "none"
 
 
 class Criterion(Strict):
