@@ -147,15 +147,15 @@ async def bench_dialogs(stored: list[int], dialogs: int) -> dict[str, Any]:
 def synthetic(kb: KnowledgeBase, factor: int, distinct: bool = False) -> KnowledgeBase:
     """The shipped base with every landing and aid record copied `factor` times (new ids).
     Copies share their scheme's rules (judged once); with `distinct`, every copy's criteria
-    read differently, so every scheme is judged on its own (the worst case)."""
+    carry another note, so every scheme is judged on its own (the worst case)."""
     landing = {f"{k}-{i}"[:40]: r.model_copy(update={"id": f"{k}-{i}"[:40]})
                for i in range(factor) for k, r in kb.landing.items()}
 
     def copy(aid: Aid, i: int) -> Aid:
         update: dict[str, Any] = {"id": f"{aid.id}-{i}"[:40]}
         if distinct:
-            update["criteria"] = [c.model_copy(update={"text": Text(
-                fr=f"{c.text.fr} ({i})", en=f"{c.text.en} ({i})")}) for c in aid.criteria]
+            update["criteria"] = [c.model_copy(update={"note": Text(
+                fr=f"({i})", en=f"({i})")}) for c in aid.criteria]
         return aid.model_copy(update=update)
 
     aid = {f"{k}-{i}"[:40]: copy(a, i) for i in range(factor) for k, a in kb.aid.items()}

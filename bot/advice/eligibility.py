@@ -1,16 +1,23 @@
-"""Judge an aid scheme's machine-checkable criteria against a profile: pass, fail or unknown."""
+"""Judge an aid scheme against a profile: each machine criterion passes, fails or is unknown, and
+the scheme gets one eligibility (see `Eligibility`) that never contradicts its own conditions."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 
 from bot.dialog.profile import Profile
-from bot.dialog.questions import Band
-from bot.kb.models import Aid, AidStatus, Criterion, CriterionField
+from bot.dialog.questions import OVERSEAS, Band
+from bot.kb.models import (
+    Aid,
+    AidStatus,
+    Condition,
+    ConditionKind,
+    Criterion,
+    CriterionField,
+)
 from bot.kb.snapshot import rule_signature
 
 
@@ -21,11 +28,20 @@ class Verdict(StrEnum):
 
 
 class Eligibility(StrEnum):
-    eligible = "eligible"
-    to_check = "to_check"
-    not_eligible = "not_eligible"
+    eligible = "eligible"  # ✅ every criterion passes and no condition could exclude
+    to_check = "to_check"  # 🔎 criteria pass or are unknown, conditions remain
+    on_application = "on_application"  # selected cohorts, calls for projects: never ✅
+    not_eligible = "not_eligible"  # ❌ a criterion fails on the answers
+    unverified = "unverified"  # name, amount or conditions unsourced: not offered as an aid
     closed = "closed"
     proposal = "proposal"
+
+
+OFFERED = (Eligibility.eligible, Eligibility.to_check, Eligibility.on_application)
+"""The verdicts of a scheme the plan offers, and the only ones that may offset a cost."""
+
+Answer = str | float | Band | None
+"""A profile's answer for one field: an id, an exact amount, a band, or None (not known)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +50,7 @@ class CriterionResult:
 
     criterion: Criterion
     verdict: Verdict
-    answer: str | Band | None
+    answer: Answer
 
 
 @dataclass(frozen=True)
@@ -44,9 +60,19 @@ class AidVerdict:
     results: tuple[CriterionResult, ...]
     deciding: CriterionResult | None  # the failing, or first unknown, criterion
     reason: str | None = None  # 'expired', 'not_open_yet' when dates decide
+    open_conditions: tuple[Condition, ...] = ()  # conditions that could exclude, deciding first
+
+    @property
+    def to_confirm(self) -> tuple[Condition, ...]:
+        """The one or two conditions to confirm first."""
+        return self.open_conditions[:2]
+
+
+# --- one evaluator per criterion field --------------------------------------------------------
 
 
 def _numeric(band: Band | None, op: str, threshold: float) -> Verdict:
+    """A band against a threshold: a band straddling it cannot be judged (unknown)."""
     if band is None:
         return Verdict.unknown
     low = band.low if band.low is not None else float("-inf")
@@ -58,42 +84,106 @@ def _numeric(band: Band | None, op: str, threshold: float) -> Verdict:
         Verdict.failed if high < threshold else Verdict.unknown)
 
 
-Answers = dict[CriterionField, "str | Band | None"]
+def _membership(answer: str | None, criterion: Criterion) -> Verdict:
+    if answer is None or not isinstance(criterion.value, list):
+        return Verdict.unknown
+    inside = answer in criterion.value
+    return Verdict.passed if inside == (criterion.op == "in") else Verdict.failed
 
 
-@lru_cache(maxsize=1024)
-def answers_of(profile: Profile) -> Answers:
-    """What the profile says for each criterion field (computed once per profile)."""
-    return {
-        CriterionField.headcount: profile.headcount,
-        CriterionField.turnover_eur: profile.turnover,
-        CriterionField.home_region: profile.home_region,
-        CriterionField.sector: profile.sector,
-        CriterionField.stage: profile.stage,
-        CriterionField.country: profile.country,
-        CriterionField.world_region: profile.world_region,
-        CriterionField.vie_count: (
-            Band(str(profile.vie_count), profile.vie_count, None if profile.vie_count >= 4
-                 else profile.vie_count) if profile.vie == "yes" else None
-        ),
-    }
+Evaluator = Callable[[Criterion, Profile], tuple[Verdict, Answer]]
+
+
+def _band_of(get: Callable[[Profile], Band | None]) -> Evaluator:
+    def evaluate(criterion: Criterion, profile: Profile) -> tuple[Verdict, Answer]:
+        band = get(profile)
+        if not isinstance(criterion.value, int | float):
+            return Verdict.unknown, band
+        return _numeric(band, criterion.op, float(criterion.value)), band
+    return evaluate
+
+
+def _id_of(get: Callable[[Profile], str | None]) -> Evaluator:
+    def evaluate(criterion: Criterion, profile: Profile) -> tuple[Verdict, Answer]:
+        answer = get(profile)
+        return _membership(answer, criterion), answer
+    return evaluate
+
+
+def _budget(criterion: Criterion, profile: Profile) -> tuple[Verdict, Answer]:
+    """The exact amount typed when there is one, else the band tapped."""
+    if not isinstance(criterion.value, int | float):
+        return Verdict.unknown, None
+    if profile.budget_eur is not None:
+        exact = Band("exact", profile.budget_eur, profile.budget_eur)
+        return _numeric(exact, criterion.op, float(criterion.value)), profile.budget_eur
+    return _numeric(profile.budget, criterion.op, float(criterion.value)), profile.budget
+
+
+def _vie_count(profile: Profile) -> Band | None:
+    if profile.vie != "yes":
+        return None
+    count = profile.vie_count
+    return Band(str(count), count, None if count >= 4 else count)  # "4" reads "4 or more"
+
+
+def _vie_plan(criterion: Criterion, profile: Profile) -> tuple[Verdict, Answer]:
+    """"maybe" decides nothing unless the criterion names it: a VIE-only scheme is to confirm."""
+    answer = profile.vie
+    if answer == "maybe" and isinstance(criterion.value, list) and "maybe" not in criterion.value:
+        return Verdict.unknown, answer
+    return _membership(answer, criterion), answer
+
+
+def _territory(criterion: Criterion, profile: Profile) -> tuple[Verdict, Answer]:
+    """A metropolitan company is in no overseas territory; overseas without one: unknown."""
+    if profile.home_region is not None and profile.home_region != OVERSEAS:
+        return _membership("", criterion), profile.home_region
+    return _membership(profile.territory, criterion), profile.territory
+
+
+def _large_contracts(profile: Profile) -> str | None:
+    return None if profile.large_contracts is None else (
+        "yes" if profile.large_contracts else "no")
+
+
+EVALUATORS: dict[CriterionField, Evaluator] = {
+    CriterionField.headcount: _band_of(lambda p: p.headcount),
+    CriterionField.turnover_eur: _band_of(lambda p: p.turnover),
+    CriterionField.company_age_years: _band_of(lambda p: p.company_age),
+    CriterionField.vie_count: _band_of(_vie_count),
+    CriterionField.export_share_pct: _band_of(lambda p: None),  # not asked: always to confirm
+    CriterionField.budget_eur: _budget,
+    CriterionField.home_region: _id_of(lambda p: p.home_region),
+    CriterionField.sector: _id_of(lambda p: p.sector),
+    CriterionField.stage: _id_of(lambda p: p.stage),
+    CriterionField.country: _id_of(lambda p: p.country),
+    CriterionField.world_region: _id_of(lambda p: p.world_region),
+    CriterionField.territory: _territory,
+    CriterionField.large_contracts: _id_of(_large_contracts),
+    CriterionField.vie_plan: _vie_plan,
+}
+"""How each criterion field is judged; every CriterionField has exactly one evaluator."""
 
 
 def judge_criterion(criterion: Criterion, profile: Profile) -> CriterionResult:
-    answer = answers_of(profile).get(criterion.field)
-    if criterion.op in ("max", "min"):
-        band = answer if isinstance(answer, Band) else None
-        verdict = _numeric(band, criterion.op, float(criterion.value))  # type: ignore[arg-type]
-    elif answer is None or isinstance(answer, Band):
-        verdict = Verdict.unknown
-    else:
-        inside = answer in criterion.value  # type: ignore[operator]
-        verdict = Verdict.passed if inside == (criterion.op == "in") else Verdict.failed
+    verdict, answer = EVALUATORS[criterion.field](criterion, profile)
     return CriterionResult(criterion, verdict, answer)
 
 
+# --- a scheme's eligibility -------------------------------------------------------------------
+
+
+def open_conditions(aid: Aid) -> tuple[Condition, ...]:
+    """The conditions that could exclude the company, the deciding ones first."""
+    could = [c for c in aid.conditions if c.kind is ConditionKind.exclusion]
+    return tuple(sorted(could, key=lambda c: not c.decides))
+
+
 def judge(aid: Aid, profile: Profile, today: dt.date) -> AidVerdict:
-    """Closed and proposed schemes are never eligible; dates past their end close a scheme."""
+    """Closed and proposed schemes are never eligible; dates past their end close a scheme; a
+    failing criterion excludes; unsourced schemes are not offered; selections are on application;
+    a condition that could exclude keeps the scheme to confirm."""
     results = tuple(judge_criterion(c, profile) for c in aid.criteria)
     if aid.status is AidStatus.closed:
         return AidVerdict(aid, Eligibility.closed, results, None)
@@ -105,10 +195,15 @@ def judge(aid: Aid, profile: Profile, today: dt.date) -> AidVerdict:
     if failed:
         return AidVerdict(aid, Eligibility.not_eligible, results, failed)
     unknown = next((r for r in results if r.verdict is Verdict.unknown), None)
+    conditions = open_conditions(aid)
+    if aid.unsourced:
+        return AidVerdict(aid, Eligibility.unverified, results, unknown, None, conditions)
+    if aid.selection:
+        return AidVerdict(aid, Eligibility.on_application, results, unknown, None, conditions)
     if aid.valid_from and aid.valid_from > today:
-        return AidVerdict(aid, Eligibility.to_check, results, unknown, reason="not_open_yet")
-    if unknown:
-        return AidVerdict(aid, Eligibility.to_check, results, unknown)
+        return AidVerdict(aid, Eligibility.to_check, results, unknown, "not_open_yet", conditions)
+    if unknown or conditions:
+        return AidVerdict(aid, Eligibility.to_check, results, unknown, None, conditions)
     return AidVerdict(aid, Eligibility.eligible, results, None)
 
 
@@ -129,5 +224,6 @@ def judge_many(aids: Iterable[Aid], profile: Profile, today: dt.date,
             seen = memo[key] = judge(aid, profile, today)
             append(seen)
         else:
-            append(AidVerdict(aid, seen.eligibility, seen.results, seen.deciding, seen.reason))
+            append(AidVerdict(aid, seen.eligibility, seen.results, seen.deciding, seen.reason,
+                              open_conditions(aid) if seen.open_conditions else ()))
     return out

@@ -6,11 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.advice.budget import BudgetEstimate, estimate_budget
-from bot.advice.eligibility import AidVerdict, Eligibility, judge_many
+from bot.advice.eligibility import OFFERED, AidVerdict, Eligibility, judge_many
 from bot.advice.landing import LandingAdvice, Reason, recommend_landing
+from bot.advice.needs import currency_of, profile_needs, serves
 from bot.advice.steps import NextStep, next_steps
 from bot.advice.vie import VieAdvice, vie_advice
 from bot.dialog.profile import Profile
+from bot.kb.models import Need
 from bot.kb.snapshot import KnowledgeBase
 
 __all__ = ["Advice", "BudgetEstimate", "LandingAdvice", "NextStep", "Reason", "VieAdvice",
@@ -23,13 +25,18 @@ class Advice:
     kb_version: str
     landing: tuple[LandingAdvice, ...]
     vie: VieAdvice
-    aid: tuple[AidVerdict, ...]  # eligible and to check, in that order
-    aid_not_eligible: tuple[AidVerdict, ...]  # excluded for a reason other than home region
+    aid: tuple[AidVerdict, ...]  # offered and serving this project: eligible, to check, on
+    #                              application, in that order
+    aid_not_eligible: tuple[AidVerdict, ...]  # serving this project, excluded by a criterion
+    aid_other: tuple[AidVerdict, ...]  # offered or excluded, but not serving this project
+    aid_unverified: tuple[AidVerdict, ...]  # unsourced: "ask your region about ..."
     aid_other_regions: int  # regional schemes of other regions, not listed
     aid_closed: tuple[AidVerdict, ...]
     aid_proposals: tuple[AidVerdict, ...]
     budget: BudgetEstimate
     next_steps: tuple[NextStep, ...]
+    needs: frozenset[Need] = frozenset()
+    currency: str | None = None  # ISO 4217 currency of the target country
 
 
 def advise(profile: Profile, kb: KnowledgeBase, today: dt.date) -> Advice:
@@ -38,10 +45,14 @@ def advise(profile: Profile, kb: KnowledgeBase, today: dt.date) -> Advice:
     # proportion to every region's schemes, for verdicts the plan does not show.
     to_judge, others = kb.aid_for(profile.home_region)
     verdicts = judge_many(to_judge, profile, today, kb.rule_ids)
+    needs = profile_needs(profile, kb)
     by: dict[Eligibility, list[AidVerdict]] = {e: [] for e in Eligibility}
     for v in verdicts:
         by[v.eligibility].append(v)
-    usable = by[Eligibility.eligible] + by[Eligibility.to_check]
+    offered = [v for e in OFFERED for v in by[e]]  # best first
+    usable = [v for v in offered if serves(v.aid, needs)]
+    refused = [v for v in by[Eligibility.not_eligible] if serves(v.aid, needs)]
+    other = [v for v in [*offered, *by[Eligibility.not_eligible]] if not serves(v.aid, needs)]
     landing = recommend_landing(profile, kb)
     vie = vie_advice(profile, kb)
     return Advice(
@@ -50,10 +61,14 @@ def advise(profile: Profile, kb: KnowledgeBase, today: dt.date) -> Advice:
         landing=landing,
         vie=vie,
         aid=tuple(usable),
-        aid_not_eligible=tuple(by[Eligibility.not_eligible]),
+        aid_not_eligible=tuple(refused),
+        aid_other=tuple(other),
+        aid_unverified=tuple(by[Eligibility.unverified]),
         aid_other_regions=others,
         aid_closed=tuple(by[Eligibility.closed]),
         aid_proposals=tuple(by[Eligibility.proposal]),
         budget=estimate_budget(profile, kb, vie, landing, usable),
         next_steps=next_steps(profile, kb, landing, usable),
+        needs=needs,
+        currency=currency_of(profile, kb),
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bot.dialog import questions as q
 from bot.kb import models as m
 from bot.kb.snapshot import KnowledgeBase
 
@@ -301,9 +302,18 @@ def broken_references(kb: KnowledgeBase) -> list[Problem]:
         m.CriterionField.country: kb.countries,
         m.CriterionField.world_region: kb.world_regions,
         m.CriterionField.stage: {s.value: s for s in m.Stage},
+        m.CriterionField.territory: dict.fromkeys(q.TERRITORIES),
+        m.CriterionField.large_contracts: dict.fromkeys(q.YES_NO),
+        m.CriterionField.vie_plan: dict.fromkeys(q.VIE_PLANS),
     }
     for aid in kb.aid.values():
         for crit in aid.criteria:
+            numeric = crit.field in m.NUMERIC_FIELDS
+            if numeric != (crit.op in ("max", "min")):
+                out.append(Problem("aid.json", aid.id, f"criteria.{crit.field.value}",
+                                   f"op {crit.op!r} does not apply to this field (use "
+                                   f"{'max or min' if numeric else 'in or not_in'})"))
+                continue
             known = vocab.get(crit.field)
             if known is not None and isinstance(crit.value, list):
                 for value in crit.value:

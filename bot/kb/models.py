@@ -109,6 +109,7 @@ class Country(Strict):
     world_region: RecordId
     aliases: Words = []
     eea: bool = False  # free movement for French volunteers: no work permit needed
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None  # ISO 4217
 
 
 class City(Strict):
@@ -255,13 +256,30 @@ class CriterionField(StrEnum):
     vie_plan = "vie_plan"  # "yes", "maybe", "none"
 
 
+NUMERIC_FIELDS = frozenset({
+    CriterionField.headcount, CriterionField.turnover_eur, CriterionField.vie_count,
+    CriterionField.company_age_years, CriterionField.export_share_pct, CriterionField.budget_eur,
+})
+"""Fields compared with a threshold (`max`, `min`); the others hold ids (`in`, `not_in`)."""
+
+
 class Criterion(Strict):
-    """A machine-checkable eligibility condition, from a threshold a source gives."""
+    """A machine-checkable eligibility condition, from a threshold a source gives. The text the
+    user reads is written from `field`, `op` and `value` (templates' `criterion_text`), so the rule
+    and its text cannot drift; `note` adds context, e.g. "PM'up Relance"."""
 
     field: CriterionField
     op: Literal["max", "min", "in", "not_in"]
     value: float | list[str]
-    text: Text  # the condition as the user reads it, e.g. "turnover ≤ 500 M€"
+    note: Text | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_text(cls, data: object) -> object:
+        # Bases written before the text was generated carry a `text`: accepted and ignored.
+        if isinstance(data, dict) and "text" in data:
+            data = {k: v for k, v in data.items() if k != "text"}
+        return data
 
     @field_validator("value")
     @classmethod
@@ -281,6 +299,35 @@ class Criterion(Strict):
         if numeric != isinstance(self.value, float | int):
             raise ValueError(f"op {self.op!r} needs a {'number' if numeric else 'list'} value")
         return self
+
+
+class ConditionKind(StrEnum):
+    exclusion = "exclusion"  # could exclude the company: the scheme is at best "to confirm"
+    note = "note"  # procedural (how to apply, what every applicant signs): never blocks ✅
+
+
+class Condition(Text):
+    """A condition the answers cannot decide, shown as text. A plain {"fr", "en"} is an
+    exclusion (the safe reading); `decides`: one of the one or two shown first."""
+
+    kind: ConditionKind = ConditionKind.exclusion
+    decides: bool = False
+
+
+class Need(StrEnum):
+    """What a scheme serves, and what a project needs (bot/advice/needs.py derives these)."""
+
+    prospection = "prospection"  # travel, trade fairs, market studies, export staff
+    vie = "vie"  # the cost of a VIE
+    office_abroad = "office_abroad"  # an office, subsidiary or hosting abroad
+    advice = "advice"  # advice, mentoring, networks, partner search
+    loan = "loan"  # a loan for the international development
+    large_contracts = "large_contracts"  # financing export contracts of several million euros
+    contract_risk = "contract_risk"  # a buyer's non-payment, a contract's interruption, bonds
+    currency_risk = "currency_risk"  # invoicing in a currency other than the euro
+
+
+Unsourced = Literal["name", "amount", "conditions"]
 
 
 class AidStatus(StrEnum):
@@ -303,7 +350,12 @@ class Aid(Sourced):
     covers_vie: bool = False  # can offset VIE costs
     covers_landing: bool = False  # can offset prospection / landing costs
     criteria: list[Criterion] = Field(default=[], max_length=MAX_CRITERIA)
-    conditions: list[Text] = Field(default=[], max_length=MAX_CONDITIONS)  # shown, not checked
+    conditions: list[Condition] = Field(default=[], max_length=MAX_CONDITIONS)  # shown only
+    selection: bool = False  # laureates chosen (cohort, call for projects): "on application"
+    unsourced: Annotated[list[Unsourced], Field(max_length=3)] = []  # not offered as an aid
+    needs: Annotated[list[Need], Field(max_length=len(Need))] = []  # empty: serves any project
+    currencies: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]],
+                          Field(max_length=MAX_VALUES)] = []  # ISO 4217, for a currency cover
     url: HttpUrl
     contact: Contact | None = None
 

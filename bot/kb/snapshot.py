@@ -8,6 +8,7 @@ from bot.kb.models import (
     Aid,
     AidStatus,
     City,
+    ConditionKind,
     Country,
     CriterionField,
     FrenchRegion,
@@ -23,10 +24,12 @@ from bot.kb.models import (
 
 def rule_signature(aid: Aid) -> tuple[object, ...]:
     """What a verdict on this scheme depends on: two schemes with the same signature get the
-    same verdict for any profile (the criteria's texts included, as the plan shows them)."""
-    return (aid.status, aid.valid_from, aid.valid_to, tuple(
-        (c.field, c.op, tuple(c.value) if isinstance(c.value, list) else c.value,
-         c.text.fr, c.text.en) for c in aid.criteria))
+    same verdict for any profile (the criteria's notes included, as the plan shows them; the
+    conditions only by whether one could exclude, each verdict lists its own scheme's)."""
+    return (aid.status, aid.valid_from, aid.valid_to, aid.selection, bool(aid.unsourced),
+            any(c.kind is ConditionKind.exclusion for c in aid.conditions), tuple(
+                (c.field, c.op, tuple(c.value) if isinstance(c.value, list) else c.value,
+                 c.note) for c in aid.criteria))
 
 
 def reserved_to(aid: Aid) -> frozenset[str] | None:

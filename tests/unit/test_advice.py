@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.advice.eligibility import Eligibility
+from bot.advice.eligibility import Eligibility, Verdict
 from bot.advice.engine import advise
 from bot.dialog.profile import Profile
 from bot.kb.models import AidStatus
@@ -86,10 +86,16 @@ def test_closed_schemes_are_never_offered(kb: KnowledgeBase) -> None:
 
 def test_turnover_decides_assurance_prospection(kb: KnowledgeBase) -> None:
     small = {v.aid.id: v for v in plan(kb).aid}
-    assert small["assurance-prospection"].eligibility is Eligibility.eligible
+    scheme = small["assurance-prospection"]
+    # The turnover passes, but its conditions (French content, products already sold) remain:
+    # to confirm, with those shown first, never ✅.
+    assert scheme.eligibility is Eligibility.to_check and scheme.to_confirm
+    assert next(r for r in scheme.results
+                if r.criterion.field.value == "turnover_eur").verdict is Verdict.passed
     big = plan(kb, turnover="t500m")
     refused = {v.aid.id: v for v in big.aid_not_eligible}
-    assert refused["assurance-prospection"].deciding is not None
+    deciding = refused["assurance-prospection"].deciding
+    assert deciding is not None and deciding.criterion.field.value == "turnover_eur"
     unknown = {v.aid.id: v for v in plan(kb, turnover="unknown").aid}
     assert unknown["assurance-prospection"].eligibility is Eligibility.to_check
 

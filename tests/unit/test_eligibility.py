@@ -16,8 +16,7 @@ SOURCE = [{"url": "https://example.org/aid", "verified": "2026-01-01"}]
 
 
 def crit(field: str, op: str, value: Any) -> Criterion:
-    return Criterion.model_validate({"field": field, "op": op, "value": value,
-                                     "text": {"fr": "x", "en": "x"}})
+    return Criterion.model_validate({"field": field, "op": op, "value": value})
 
 
 def aid(**fields: Any) -> Aid:
@@ -116,15 +115,19 @@ def test_judge_many_gives_exactly_the_verdicts_of_judge(kb: Any, answers: dict[s
 
     profile = Profile.from_answers(answers)
     today = dt.date(2026, 11, 26)
-    # Every scheme twice: once as shipped, once as a copy whose criteria read differently.
+    # Every scheme twice: once as shipped, once as a copy whose criteria carry another note and
+    # whose conditions read differently.
     copies = {}
     for a in kb.aid.values():
-        criteria = [c.model_copy(update={"text": Text(fr=c.text.fr + " *", en=c.text.en)})
+        criteria = [c.model_copy(update={"note": Text(fr="note *", en="note")})
                     for c in a.criteria]
-        copies[a.id + "-x"] = a.model_copy(update={"id": a.id + "-x", "criteria": criteria})
+        conditions = [c.model_copy(update={"fr": c.fr + " *"}) for c in a.conditions]
+        copies[a.id + "-x"] = a.model_copy(update={"id": a.id + "-x", "criteria": criteria,
+                                                   "conditions": conditions})
     base = replace(kb, aid={**kb.aid, **copies})
     schemes = list(base.aid.values())
     many = judge_many(schemes, profile, today, base.rule_ids)
     assert many == [judge(a, profile, today) for a in schemes]
     for v in many:  # each verdict names its own scheme and shows that scheme's criteria
-        assert [r.criterion.text for r in v.results] == [c.text for c in v.aid.criteria]
+        assert [r.criterion for r in v.results] == list(v.aid.criteria)
+        assert set(v.open_conditions) <= set(v.aid.conditions)
