@@ -92,7 +92,7 @@ class AlertNotifier:
                 continue
             already = frozenset(subscription.get("told") or ())
             found = matching(schemes, Profile.from_answers(subscription.get("answers") or {}),
-                             today, already)
+                             today, already, kb)
             if found and await self._send(user_id, subscription, kb, found):
                 told += 1
                 await self._mark_told(user_id, [v.aid.id for v in found])

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.advice.eligibility import AidVerdict, Eligibility, judge
+from bot.advice.eligibility import OFFERED, AidVerdict, judge
+from bot.advice.needs import profile_needs, serves
 from bot.dialog.profile import Profile
 from bot.kb.models import Aid, AidStatus
 from bot.kb.snapshot import KnowledgeBase
 
-WORTH_TELLING = (Eligibility.eligible, Eligibility.to_check)
+WORTH_TELLING = OFFERED
 
 
 def opened_schemes(old: KnowledgeBase, new: KnowledgeBase) -> list[Aid]:
@@ -25,7 +26,11 @@ def opened_schemes(old: KnowledgeBase, new: KnowledgeBase) -> list[Aid]:
 
 
 def matching(schemes: list[Aid], profile: Profile, today: dt.date,
-             told: frozenset[str] = frozenset()) -> list[AidVerdict]:
-    """The schemes this profile may get (eligible, or to check), not told about before."""
-    verdicts = (judge(aid, profile, today) for aid in schemes if aid.id not in told)
+             told: frozenset[str] = frozenset(),
+             kb: KnowledgeBase | None = None) -> list[AidVerdict]:
+    """The schemes this profile may get (eligible, to check, on application), not told about
+    before; with `kb`, only those serving the profile's project."""
+    needs = profile_needs(profile, kb) if kb is not None else None
+    verdicts = (judge(aid, profile, today) for aid in schemes if aid.id not in told
+                and (needs is None or serves(aid, needs)))
     return [v for v in verdicts if v.eligibility in WORTH_TELLING]

@@ -128,10 +128,11 @@ def _vie_count(profile: Profile) -> Band | None:
 
 
 def _vie_plan(criterion: Criterion, profile: Profile) -> tuple[Verdict, Answer]:
-    """"maybe" decides nothing unless the criterion names it: a VIE-only scheme is to confirm."""
+    """"maybe" lies between "yes" and "none": it decides only where both would agree."""
     answer = profile.vie
-    if answer == "maybe" and isinstance(criterion.value, list) and "maybe" not in criterion.value:
-        return Verdict.unknown, answer
+    if answer == "maybe" and "maybe" not in criterion.value:  # type: ignore[operator]
+        yes, none = _membership("yes", criterion), _membership("none", criterion)
+        return (yes if yes is none else Verdict.unknown), answer
     return _membership(answer, criterion), answer
 
 

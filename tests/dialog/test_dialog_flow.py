@@ -126,7 +126,7 @@ async def test_unknown_answers_lead_to_to_check_not_to_exclusion(app: App) -> No
     plan = plain(await chat.press("Voir mon plan"))
     aid = section(plan, "Aides publiques", "Budget de la première année")
     ap = aid[aid.index("Assurance Prospection"):]
-    assert "À vérifier" in aid[: aid.index("Assurance Prospection")].splitlines()[-1]
+    assert "À confirmer" in aid[: aid.index("Assurance Prospection")].splitlines()[-1]
     assert "votre réponse : non renseigné" in ap.split("\n\n")[0]
     assert "Sans filiale sur place" not in plan  # already has a structure abroad
     assert "Viêt Nam" in plan or "Vietnam" in plan

@@ -30,8 +30,7 @@ def with_scheme(kb: KnowledgeBase, rid: str, status: AidStatus = AidStatus.activ
                 regions: list[str] | None = None) -> KnowledgeBase:
     """A copy of kb with one more scheme (reserved to `regions` if given)."""
     template = next(iter(kb.aid.values()))
-    criteria = [Criterion(field=CriterionField.home_region, op="in", value=regions,
-                          text=Text(fr="Siège en région", en="Head office in the region"))
+    criteria = [Criterion(field=CriterionField.home_region, op="in", value=regions)
                 ] if regions else []
     aid = template.model_copy(update={"id": rid, "status": status, "criteria": criteria,
                                       "valid_to": None,
