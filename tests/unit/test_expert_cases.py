@@ -140,3 +140,46 @@ def test_big_contract_instruments_lead_only_for_large_contracts(kb: KnowledgeBas
         advice = advise(Profile.from_answers({**BASE, "large_contracts": large}), kb, TODAY)
         lead = {v.aid.id for v in advice.aid}
         assert (big <= lead) if large == "yes" else not (big & lead), large
+
+
+# --- the needs a profile has, and the questions that can still change its plan -------------------
+
+
+@pytest.mark.parametrize(("answers", "has", "lacks"), [
+    ({"target_country": "ca", "stage": "exporting"}, {"currency_risk", "vie"}, set()),
+    ({"target_country": "de", "stage": "exporting"}, set(), {"currency_risk"}),
+    ({"target_country": "ca", "stage": "first_steps"}, set(), {"currency_risk"}),
+    ({"large_contracts": "yes"}, {"large_contracts", "contract_risk", "currency_risk"}, set()),
+    ({"large_contracts": "unknown"}, set(), {"large_contracts", "contract_risk"}),
+    ({"vie": "none", "budget": "b20_50k"}, set(), {"vie", "loan"}),
+    ({"vie": "maybe", "budget": "unknown"}, {"vie", "loan"}, set()),
+    ({"stage": "established"}, {"prospection"}, {"advice", "office_abroad"}),
+])
+def test_profile_needs(kb: KnowledgeBase, answers: dict[str, str], has: set[str],
+                       lacks: set[str]) -> None:
+    from bot.advice.needs import profile_needs
+
+    needs = {n.value for n in profile_needs(Profile.from_answers({**BASE, **answers}), kb)}
+    assert has <= needs and not (lacks & needs), needs
+
+
+def test_deciding_fields_follow_the_schemes_that_could_still_apply(kb: KnowledgeBase) -> None:
+    from bot.advice.relevance import deciding_fields
+    from bot.kb.models import CriterionField as F
+
+    def fields(**answers: str) -> frozenset[F]:
+        return deciding_fields(Profile.from_answers({**BASE, **answers}), kb)
+
+    # Unknown large contracts at 1-10 M€: the answer would bring export credit, so it is asked.
+    assert F.large_contracts in fields()
+    assert F.large_contracts not in fields(large_contracts="no")
+    assert F.large_contracts not in fields(turnover="t0_1m")  # implied "no"
+    # Company age decides Assurance Prospection and the Prêt Croissance International...
+    assert F.company_age_years in fields()
+    # ...not once it is known, nor for a budget under the minimums and no loan needed.
+    assert F.company_age_years not in fields(company_age="a3")
+    assert F.company_age_years not in fields(budget="b0_20k", budget_amount="15000")
+    # The territory decides the overseas schemes, and only for overseas companies.
+    assert F.territory in fields(home_region="outre-mer")
+    assert F.territory not in fields(home_region="outre-mer", territory="reunion")
+    assert F.territory not in fields()
