@@ -131,7 +131,7 @@ def test_every_vie_country_and_french_region_is_offered(kb: KnowledgeBase) -> No
 @pytest.mark.parametrize("use_city", [True, False])
 def test_users_across_covered_destinations_get_a_full_plan(kb: KnowledgeBase,
                                                            use_city: bool) -> None:
-    """A landing option in the country, the VIE rules of their country, three aid verdicts with reasons."""
+    """A landing option in the country, its VIE rules, three aid verdicts with reasons."""
     for country_id in sorted({r.country for r in live_landing(kb)}):
         country = kb.countries[country_id]
         cities = kb.cities_in(country_id)
