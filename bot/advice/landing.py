@@ -42,7 +42,7 @@ FIT = MappingProxyType({
     "sector_other": -3.0,  # it names only other sectors
     "stage_match": 1.0,  # it names the company's stage
     "stage_other": -1.0,  # it names only other stages
-    "unverified": -2.0,  # known only from an old or passing mention
+    "unverified": -3.0,  # known only from an old or passing mention: after active ones
     "cost_step": -0.5,  # per cost level (free 0 .. high 3), only on a tight budget
 })
 """Weights of the fit score."""
