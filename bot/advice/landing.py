@@ -1,16 +1,54 @@
-"""Where to land: the structures in the target city, then the country, ranked for the profile."""
+"""Where to land: the structures that serve the target city, then the rest of the country, then
+offices elsewhere that a source says cover the target; ranked for the profile.
+
+What is offered at all (`_offered`): not closed, not a programme for local founders, a French
+region's own office only to companies from that region, another country's office only when it
+covers the target. How the rest is ranked is declared once, below (OFFICIAL_KINDS, KIND_WEIGHT,
+FIT): `_rank_key` reads its keys in order, the first difference decides.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from bot.dialog.profile import Profile
-from bot.kb.models import Landing
+from bot.kb.models import Audience, Landing, LandingKind
 from bot.kb.snapshot import KnowledgeBase
 
 MAX_LANDING = 3
-_COST_RANK = {"free": 0, "low": 1, "medium": 2, "high": 3, "unknown": 2}
+
+LEVELS = ("city", "country", "covers")
+"""Where an option is, relative to the target: in (or serving the whole of) the target city's
+country and in the city; in another city of the country; in another country it covers."""
+
+OFFICIAL_KINDS = frozenset({LandingKind.business_france, LandingKind.chamber})
+"""The country's French offices: at the same level they come before every other kind."""
+
+KIND_WEIGHT = MappingProxyType({
+    LandingKind.business_france: 0.0,  # ranked among OFFICIAL_KINDS by fit only
+    LandingKind.chamber: 0.0,
+    LandingKind.soft_landing: 3.0,  # built to host companies from abroad
+    LandingKind.accelerator: 2.0,
+    LandingKind.incubator: 2.0,
+    LandingKind.french_tech: 1.5,  # communities of volunteers: introductions, no hosting
+    LandingKind.network: 1.0,
+    LandingKind.coworking: 1.0,  # desks
+})
+"""The other kinds' base score, added to the fit score."""
+
+FIT = MappingProxyType({
+    "sector_match": 3.0,  # the record names the company's sector
+    "sector_other": -3.0,  # it names only other sectors
+    "stage_match": 1.0,  # it names the company's stage
+    "stage_other": -1.0,  # it names only other stages
+    "unverified": -3.0,  # known only from an old or passing mention: after active ones
+    "cost_step": -0.5,  # per cost level (free 0 .. high 3), only on a tight budget
+})
+"""Weights of the fit score."""
+
+TIGHT_BUDGET_EUR = 50_000  # a budget band entirely under this makes cost count
+_COST_RANK = MappingProxyType({"free": 0, "low": 1, "medium": 2, "high": 3, "unknown": 2})
 
 
 @dataclass(frozen=True)
@@ -24,58 +62,74 @@ class Reason:
 @dataclass(frozen=True)
 class LandingAdvice:
     record: Landing
-    level: str  # city, country, region
+    level: str  # one of LEVELS
     reasons: tuple[Reason, ...]
 
 
 def recommend_landing(profile: Profile, kb: KnowledgeBase) -> tuple[LandingAdvice, ...]:
-    """The best options: in the city first, then the rest of the country, then the region."""
-    # Tiers are gathered lazily: a city with enough options never scans the whole region.
-    tiers: list[tuple[str, Callable[[], list[Landing]]]] = []
-    country, city = profile.country, profile.city
-    if country:
-        if city:
-            tiers.append(("city", lambda: [r for r in kb.landing_in_city(city)
-                                           if r.country == country]))
-        tiers.append(("country", lambda: [r for r in kb.landing_in_country(country)
-                                          if r.city != city or not city]))
-    region = profile.world_region or (kb.countries[country].world_region if country else None)
-    if region:
-        tiers.append(("region", lambda: [r for r in kb.landing_in_region(region)
-                                         if r.country != country]))
-    chosen: list[LandingAdvice] = []
-    for level, gather in tiers:
-        usable = [r for r in gather() if r.status != "closed"]
-        ranked = sorted(usable, key=lambda r: (-_landing_score(r, profile), r.id))
-        for rec in ranked:
-            if len(chosen) == MAX_LANDING:
-                return tuple(chosen)
-            chosen.append(LandingAdvice(rec, level, _landing_reasons(rec, profile, kb)))
-    return tuple(chosen)
+    """The best options for the profile's target, at most MAX_LANDING, best first."""
+    country = profile.country
+    if not country:
+        return ()
+    candidates: dict[str, Landing] = {r.id: r for r in kb.landing_in_country(country)}
+    candidates.update({r.id: r for r in kb.landing.values() if country in r.covers})
+    offered = [(rec, level) for rec in candidates.values()
+               if (level := landing_level(rec, profile)) and _offered(rec, profile)]
+    offered.sort(key=lambda pair: _rank_key(pair[0], pair[1], profile))
+    return tuple(LandingAdvice(rec, level, _landing_reasons(rec, level, profile))
+                 for rec, level in offered[:MAX_LANDING])
 
 
-def _landing_score(rec: Landing, profile: Profile) -> float:
+def landing_level(rec: Landing, profile: Profile) -> str | None:
+    """The record's level for this target, or None when it does not serve the target."""
+    if rec.country == profile.country:
+        return "city" if profile.city and rec.city == profile.city else "country"
+    if profile.country in rec.covers:
+        return "covers"
+    return None
+
+
+def _offered(rec: Landing, profile: Profile) -> bool:
+    if rec.status == "closed" or rec.audience is Audience.local:
+        return False
+    return not rec.home_regions or profile.home_region in rec.home_regions
+
+
+def _rank_key(rec: Landing, level: str, profile: Profile) -> tuple[object, ...]:
+    """The ranking, key by key: the company's own region's office first; then the target city
+    (with the structures serving the whole country), the country's other cities, offices
+    abroad; then the country's French offices (OFFICIAL_KINDS); then the score; then the exact
+    city; then the id."""
+    serves_target = level == "city" or (level == "country" and not (rec.city and profile.city))
+    tier = 0 if serves_target else LEVELS.index(level)
+    return (not rec.home_regions, tier, rec.kind not in OFFICIAL_KINDS,
+            -score(rec, profile), level != "city", rec.id)
+
+
+def score(rec: Landing, profile: Profile) -> float:
+    """The kind's weight plus the fit score."""
+    return KIND_WEIGHT[rec.kind] + fit_score(rec, profile)
+
+
+def fit_score(rec: Landing, profile: Profile) -> float:
+    """Sector, stage, verification and (on a tight budget) cost, weighted by FIT."""
     score = 0.0
-    if profile.sector and profile.sector in rec.sectors:
-        score += 3
-    elif not rec.sectors:
-        score += 1
-    if profile.stage and profile.stage in rec.stages:
-        score += 2
-    elif not rec.stages:
-        score += 0.5
-    if rec.french_network:
-        score += 1
+    if rec.sectors:
+        score += FIT["sector_match"] if profile.sector in rec.sectors else FIT["sector_other"]
+    if rec.stages:
+        score += FIT["stage_match"] if profile.stage in rec.stages else FIT["stage_other"]
     if rec.status == "unverified":
-        score -= 2
-    cost_level = rec.cost.level if rec.cost else "unknown"
-    if profile.budget and profile.budget.high is not None and profile.budget.high < 50_000:
-        score -= _COST_RANK[cost_level] * 0.5
+        score += FIT["unverified"]
+    budget = profile.budget
+    if budget and budget.high is not None and budget.high < TIGHT_BUDGET_EUR:
+        score += FIT["cost_step"] * _COST_RANK[rec.cost.level if rec.cost else "unknown"]
     return score
 
 
-def _landing_reasons(rec: Landing, profile: Profile, kb: KnowledgeBase) -> tuple[Reason, ...]:
+def _landing_reasons(rec: Landing, level: str, profile: Profile) -> tuple[Reason, ...]:
     reasons: list[Reason] = []
+    if rec.home_regions and profile.home_region:
+        reasons.append(Reason("home_region", profile.home_region))
     if profile.sector and profile.sector in rec.sectors:
         reasons.append(Reason("sector_match", profile.sector))
     elif not rec.sectors:
@@ -95,5 +149,3 @@ def _landing_reasons(rec: Landing, profile: Profile, kb: KnowledgeBase) -> tuple
     if rec.status == "unverified":
         reasons.append(Reason("unverified"))
     return tuple(reasons)
-
-

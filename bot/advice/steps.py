@@ -1,4 +1,8 @@
-"""Who to call next: the regional export contact, the first landing option, a financer."""
+"""Who to call next: the regional export contact, the first landing option, a financer.
+
+Every link here goes to the organisation's own site: a landing option with no known site of its
+own is named without a link and reached through Team France Export; a press page is never a
+contact (`bot.kb.links`)."""
 
 from __future__ import annotations
 
@@ -7,17 +11,20 @@ from dataclasses import dataclass
 from bot.advice.eligibility import AidVerdict, Eligibility
 from bot.advice.landing import LandingAdvice
 from bot.dialog.profile import Profile
+from bot.kb.links import is_press
 from bot.kb.models import AidStatus, Contact, Source
 from bot.kb.snapshot import KnowledgeBase
 
 
 @dataclass(frozen=True)
 class NextStep:
-    key: str  # regional_tfe, national_tfe, landing, bpifrance
+    # regional_tfe, national_tfe, landing, landing_via_tfe (no site of its own), financing
+    key: str
     name: str
-    url: str
+    url: str | None  # None: no page of the organisation's own is known; the name is shown
     source: Source | None
     contact: Contact | None = None
+    region: str | None = None  # national_tfe: the home region whose team to ask for
 
 
 def next_steps(profile: Profile, kb: KnowledgeBase, landing: tuple[LandingAdvice, ...],
@@ -31,15 +38,26 @@ def next_steps(profile: Profile, kb: KnowledgeBase, landing: tuple[LandingAdvice
         tfe = next((a for a in kb.aid.values() if a.kind == "support" and a.scope == "national"
                     and a.status is AidStatus.active), None)
         if tfe:
-            steps.append(NextStep("national_tfe", tfe.name.fr, str(tfe.url), tfe.source,
-                                  tfe.contact))
+            steps.append(NextStep("national_tfe", tfe.name.fr, _own_link(tfe.contact, tfe.url),
+                                  tfe.source, tfe.contact, region.id if region else None))
     if landing:
         first = landing[0].record
-        steps.append(NextStep("landing", first.name, str(first.url), first.source, first.contact))
+        url = _own_link(first.contact, first.url)
+        steps.append(NextStep("landing" if url else "landing_via_tfe", first.name, url,
+                              first.source, first.contact))
     for v in verdicts:
         if v.eligibility in (Eligibility.eligible, Eligibility.to_check) and v.aid.kind in (
                 "insurance", "loan"):
-            steps.append(NextStep("financing", v.aid.provider, str(v.aid.url), v.aid.source,
+            steps.append(NextStep("financing", v.aid.provider,
+                                  _own_link(v.aid.contact, v.aid.url), v.aid.source,
                                   v.aid.contact))
             break
     return tuple(steps)
+
+
+def _own_link(contact: Contact | None, url: object | None) -> str | None:
+    """The contact's page, else the record's url, unless it is a press page."""
+    for candidate in (contact.url if contact else None, url):
+        if candidate and not is_press(candidate):
+            return str(candidate)
+    return None

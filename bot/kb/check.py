@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.kb.links import is_national_tfe_home, is_press
 from bot.kb.loader import LIST_FILES, Problem, build, read_raw
 from bot.kb.models import AidStatus, Sourced
 from bot.kb.snapshot import KnowledgeBase
@@ -102,6 +103,24 @@ def _review(kb: KnowledgeBase, today: dt.date, report: Report,
     for rec in kb.landing.values():
         if rec.status == "closed":
             report.closed.append(rec.id)
+    _review_contact_links(kb, report)
+
+
+def _review_contact_links(kb: KnowledgeBase, report: Report) -> None:
+    """A landing record's `url` and `contact` are the organisation's own site: never a press
+    page (that is a source). A region's Team France Export contact is a regional page, not
+    the national homepage."""
+    for rec in kb.landing.values():
+        for where, url in (("url", rec.url), ("contact.url", rec.contact and rec.contact.url)):
+            if url and is_press(url):
+                report.errors.append(Problem("landing.json", rec.id, where,
+                                             f"{url} is a press page, not the organisation's "
+                                             "own site: keep it as a source, leave the link out"))
+    for region in kb.french_regions.values():
+        contact = region.tfe_contact
+        if contact and (is_press(contact.url) or is_national_tfe_home(contact.url)):
+            report.errors.append(Problem("french_regions.json", region.id, "tfe_contact.url",
+                                         f"{contact.url} is not a regional contact page"))
 
 
 def format_report(report: Report) -> str:

@@ -291,6 +291,10 @@ def broken_references(kb: KnowledgeBase) -> list[Problem]:
                                    f"city {r.city!r} is not in country {r.country!r}"))
         for s in r.sectors:
             need(s in kb.sectors, "landing.json", r.id, "sectors", s)
+        for region in r.home_regions:
+            need(region in kb.french_regions, "landing.json", r.id, "home_regions", region)
+        for country in r.covers:
+            need(country in kb.countries, "landing.json", r.id, "covers", country)
     for v in kb.vie_countries.values():
         need(v.country in kb.countries, "vie_countries.json", v.id, "country", v.country)
         for a in v.allowances:

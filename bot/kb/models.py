@@ -164,20 +164,33 @@ class Cost(Strict):
     level: Literal["free", "low", "medium", "high", "unknown"] = "unknown"
 
 
+class Audience(StrEnum):
+    """Whom a landing structure serves, as its own texts and sources say."""
+
+    foreign = "foreign"  # built for companies arriving from abroad (French ones included)
+    any = "any"  # open to local and foreign companies alike
+    local = "local"  # for the country's own founders: never offered as landing to a French SME
+
+
 class Landing(Sourced):
     id: RecordId
     name: Name
     kind: LandingKind
     country: RecordId
-    city: RecordId | None = None
+    city: RecordId | None = None  # None: serves the whole country
     sectors: Annotated[list[RecordId], Field(max_length=MAX_WORDS)] = []  # empty: all sectors
     stages: Annotated[list[Stage], Field(max_length=MAX_WORDS)] = []  # empty: any stage
     offers: Text
     cost: Cost | None = None
     french_network: bool = False
-    url: HttpUrl
+    url: HttpUrl | None = None  # the organisation's own site; None when none is known
     contact: Contact | None = None
     status: Literal["active", "closed", "unverified"] = "active"
+    audience: Audience = Audience.any
+    # A French region's own office abroad: only for companies from these regions (and first).
+    home_regions: Annotated[list[RecordId], Field(max_length=MAX_WORDS)] = []
+    # Other countries a source says this office serves from where it is.
+    covers: Annotated[list[RecordId], Field(max_length=MAX_WORDS)] = []
 
 
 # --- VIE --------------------------------------------------------------------------------------

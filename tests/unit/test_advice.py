@@ -23,22 +23,23 @@ def plan(kb: KnowledgeBase, **answers: str):  # type: ignore[no-untyped-def]
     return advise(Profile.from_answers({**SF_SAAS, **answers}), kb, TODAY)
 
 
-def test_landing_city_first_then_country_then_region(kb: KnowledgeBase) -> None:
+def test_landing_city_first_then_country(kb: KnowledgeBase) -> None:
     advice = plan(kb)
     levels = [la.level for la in advice.landing]
     assert 1 <= len(advice.landing) <= 3 and levels == sorted(
-        levels, key=["city", "country", "region"].index)
+        levels, key=["city", "country", "covers"].index)
     assert advice.landing[0].record.city == "san-francisco"
     assert all(la.reasons for la in advice.landing)
 
 
-def test_landing_falls_back_to_the_region_when_the_country_has_none(kb: KnowledgeBase) -> None:
+def test_no_office_of_another_country_when_the_country_has_none(kb: KnowledgeBase) -> None:
+    """The blind "same world region" fallback is gone: nothing rather than the wrong country."""
     without_japan = replace(kb, landing={k: r for k, r in kb.landing.items() if r.country != "jp"})
     advice = advise(Profile.from_answers({**SF_SAAS, "target_region": "asia",
                                           "target_country": "jp", "target_city": ""}),
                     without_japan, TODAY)
-    assert advice.landing and all(la.level == "region" for la in advice.landing)
-    assert all(la.record.country != "jp" for la in advice.landing)
+    assert advice.landing == ()
+    assert advice.next_steps and advice.next_steps[0].key in ("regional_tfe", "national_tfe")
 
 
 def test_closed_landing_records_are_never_recommended(kb: KnowledgeBase) -> None:
