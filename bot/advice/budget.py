@@ -70,9 +70,11 @@ class Fit:
     amount: int | None  # the typed amount
     band: Band | None
     edge: int | None  # what the total is compared with: the amount, or the band's edge
-    gap: int | None  # above: over by (with the total's low end); partly: up to; within /
-    # below: left at least. Always the difference of two figures shown.
-    gap_high: int | None  # above: over by, with the total's high end
+    # The difference of two figures shown: above, the total's low end minus the edge (and
+    # gap_high its high end minus the edge); partly, the most it can exceed; within / below,
+    # the least left over.
+    gap: int | None
+    gap_high: int | None
 
 
 @dataclass(frozen=True)
