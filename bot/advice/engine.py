@@ -67,7 +67,7 @@ def advise(profile: Profile, kb: KnowledgeBase, today: dt.date) -> Advice:
         aid_other_regions=others,
         aid_closed=tuple(by[Eligibility.closed]),
         aid_proposals=tuple(by[Eligibility.proposal]),
-        budget=estimate_budget(profile, kb, vie, landing, usable),
+        budget=estimate_budget(profile, kb, vie, landing, verdicts),
         next_steps=next_steps(profile, kb, landing, usable),
         needs=needs,
         currency=currency_of(profile, kb),

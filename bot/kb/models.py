@@ -216,7 +216,10 @@ class Allowance(Strict):
     geographic_eur: PositiveAmount
     common_eur: PositiveAmount | None = None  # None: use the general common part
     scale_date: dt.date
-    city: RecordId | None = None
+    city: RecordId | None = None  # the city of the knowledge base this place is
+    # The place covers the whole country or its "other cities": the rate of a city the scale
+    # does not list. Never inferred from the order of the list.
+    rest_of_country: bool = False
 
 
 class VieCountry(Sourced):
@@ -226,8 +229,27 @@ class VieCountry(Sourced):
     max_duration_months: int = Field(default=24, ge=6, le=24)
     visa: Text
     notes: list[Text] = Field(default=[], max_length=MAX_NOTES)
-    two_volunteers_alone: Literal["possible", "to_check", "not_possible"] = "to_check"
+    # "general": nothing specific to this country is known, the general two-volunteers rule
+    # answers; "conditions": possible, with a condition of this country (said in the note).
+    two_volunteers_alone: Literal[
+        "possible", "conditions", "general", "to_check", "not_possible"] = "general"
     two_volunteers_note: Text | None = None
+
+
+class TypicalCost(Strict):
+    """A yearly cost per VIE quoted by a source (e.g. Business France), for comparison only."""
+
+    area: Text  # as the source words it, e.g. "in the USA"
+    countries: list[RecordId] = Field(default=[], max_length=MAX_WORDS)
+    world_regions: list[RecordId] = Field(default=[], max_length=MAX_WORDS)
+    min_eur: PositiveAmount
+    max_eur: PositiveAmount
+    source_url: HttpUrl  # one of the sources of vie_costs: its date is the quote's
+    note: Text  # what the source says the figure covers, or that it does not say
+
+    def applies(self, country: str, world_region: str | None) -> bool:
+        return country in self.countries or (world_region is not None
+                                             and world_region in self.world_regions)
 
 
 class VieCosts(Sourced):
@@ -239,12 +261,22 @@ class VieCosts(Sourced):
     management_fee_eur_max: PositiveAmount
     management_fee_date: dt.date
     management_fee_note: Text
+    typical_year: list[TypicalCost] = Field(default=[], max_length=MAX_WORDS)
 
     @model_validator(mode="after")
     def _range(self) -> VieCosts:
         if self.management_fee_eur_min > self.management_fee_eur_max:
             raise ValueError("management_fee_eur_min is above management_fee_eur_max")
+        urls = {str(s.url) for s in self.sources}
+        for t in self.typical_year:
+            if t.min_eur > t.max_eur:
+                raise ValueError("typical_year: min_eur is above max_eur")
+            if str(t.source_url) not in urls:
+                raise ValueError(f"typical_year: {t.source_url} is not one of the sources")
         return self
+
+    def source_of(self, typical: TypicalCost) -> Source:
+        return next(s for s in self.sources if str(s.url) == str(typical.source_url))
 
 
 # --- aid --------------------------------------------------------------------------------------

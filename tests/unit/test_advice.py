@@ -8,6 +8,7 @@ import pytest
 
 from bot.advice.eligibility import Eligibility, Verdict
 from bot.advice.engine import advise
+from bot.advice.vie import whole_eur
 from bot.dialog.profile import Profile
 from bot.kb.models import AidStatus
 from bot.kb.snapshot import KnowledgeBase
@@ -61,17 +62,21 @@ def test_budget_is_allowance_times_months_plus_fees(kb: KnowledgeBase) -> None:
     budget = plan(kb).budget
     vie = kb.vie_countries["us"]
     allowance = next(a for a in vie.allowances if a.city == "san-francisco")
-    monthly = allowance.geographic_eur + (allowance.common_eur or kb.vie_costs.common_eur)
+    # Each input rounded to the euro once, the arithmetic done on the rounded figures.
+    monthly = whole_eur(allowance.geographic_eur) + whole_eur(
+        allowance.common_eur or kb.vie_costs.common_eur)
     months = min(12, vie.max_duration_months)
     fees = kb.vie_costs
-    assert budget.vie_min == pytest.approx(2 * months * (monthly + fees.management_fee_eur_min))
-    assert budget.vie_max == pytest.approx(2 * months * (monthly + fees.management_fee_eur_max))
-    assert budget.fit in ("within", "above", "below")
+    assert budget.vie is not None and budget.vie.monthly.total == monthly
+    assert budget.vie.cost.low == 2 * months * (monthly + whole_eur(fees.management_fee_eur_min))
+    assert budget.vie.cost.high == 2 * months * (monthly + whole_eur(fees.management_fee_eur_max))
+    assert budget.fit in ("within", "partly", "above", "below")
 
 
 def test_no_vie_planned_costs_nothing(kb: KnowledgeBase) -> None:
     budget = plan(kb, vie="none").budget
-    assert budget.vie_count == 0 and budget.vie_min == 0
+    assert budget.vie_count == 0 and budget.vie is None and budget.scenario is None
+    assert budget.total is None  # nothing priced in San Francisco: no "0 € to 0 €" total
 
 
 def test_closed_schemes_are_never_offered(kb: KnowledgeBase) -> None:
