@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from bot.advice.eligibility import AidVerdict
+from bot.advice.eligibility import OFFERED, AidVerdict
 from bot.advice.landing import LandingAdvice
 from bot.advice.vie import MonthlyAllowance, VieAdvice, whole_eur
 from bot.dialog.profile import Profile
@@ -19,9 +19,6 @@ from bot.kb.models import Landing, TypicalCost, VieRule
 from bot.kb.snapshot import KnowledgeBase
 
 _FUNDING = ("insurance", "loan", "subsidy", "tax_credit")  # kinds that bring money, not advice
-# Verdicts whose aid can be counted on to offset a cost; compared by value so that a verdict
-# added to Eligibility later ("on_application") is handled by name.
-_OFFSETTING = frozenset({"eligible", "to_check", "on_application"})
 _LEVER_RULES = ("hosting-shared", "hosting-portage")  # ways to share a VIE's cost
 FIRST_YEAR_MONTHS = 12
 
@@ -147,7 +144,7 @@ def estimate_budget(profile: Profile, kb: KnowledgeBase, vie: VieAdvice,
     vie_considered = bool(count) or maybe
     offsets = tuple(
         v for v in verdicts
-        if v.eligibility.value in _OFFSETTING and v.aid.kind in _FUNDING
+        if v.eligibility in OFFERED and v.aid.kind in _FUNDING
         and ((vie_considered and v.aid.covers_vie) or v.aid.covers_landing))
     estimate = BudgetEstimate(
         vie_count=count, plans=profile.vie, vie=planned, vie_unpriced=vie_unpriced,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.advice.eligibility import AidVerdict, Eligibility
+from bot.advice.eligibility import OFFERED, AidVerdict
 from bot.advice.landing import LandingAdvice
 from bot.dialog.profile import Profile
 from bot.kb.links import is_press
@@ -46,7 +46,7 @@ def next_steps(profile: Profile, kb: KnowledgeBase, landing: tuple[LandingAdvice
         steps.append(NextStep("landing" if url else "landing_via_tfe", first.name, url,
                               first.source, first.contact))
     for v in verdicts:
-        if v.eligibility in (Eligibility.eligible, Eligibility.to_check) and v.aid.kind in (
+        if v.eligibility in OFFERED and v.aid.kind in (
                 "insurance", "loan"):
             steps.append(NextStep("financing", v.aid.provider,
                                   _own_link(v.aid.contact, v.aid.url), v.aid.source,

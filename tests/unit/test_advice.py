@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
 from bot.advice.eligibility import Eligibility, Verdict
 from bot.advice.engine import advise
 from bot.advice.vie import whole_eur
