@@ -179,6 +179,8 @@ async def test_users_answering_at_the_same_time_do_not_mix(fake: FakeBotAPI) -> 
             fake.send_message(user.id, answer)
         await fake.wait_idle(quiet=0.3, timeout=20)
     for user in users:
+        await user.skip_optional()
+    for user in users:
         message = user.keyboard_message()
         plan_button = next(d for t, d in FakeBotAPI.buttons(message) if d and "plan" in t)
         fake.press_button(user.id, message.message_id, plan_button)
