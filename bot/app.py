@@ -108,7 +108,7 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
     dp.shutdown.register(drain_in_flight)
     if kv is not None:
         dp.update.outer_middleware(DedupeMiddleware(kv))
-    dp["dialogs"] = Dialogs(store, renderer.labels)
+    dp["dialogs"] = Dialogs(store, renderer.labels, clock)
     dp["admin_ids"] = admin_ids
     if kv is not None:
         dp["advisors"] = AdvisorRepository(kv, clock)

@@ -33,9 +33,11 @@ from bot.dialog.profile import Profile
 from bot.kb.loader import load_directory
 from bot.kb.models import Aid, Text
 from bot.kb.snapshot import KnowledgeBase
+from bot.render.callbacks import optional_answer
 from bot.storage.journal import JournalStore
 
 TODAY = dt.date(2026, 11, 26)
+# Then the optional questions (company age...) the dialog asks get "I don't know" (a tap each).
 DIALOG_TEXTS = ["/start", "saas", "Singapour", "12 salariés", "2 M€", "Bretagne", "premiers pas",
                 "non", "je ne sais pas"]
 _ids = itertools.count(1)
@@ -77,6 +79,10 @@ async def run_dialogs(app: App, users: int, first_id: int) -> list[float]:
         user = User(id=first_id + n, is_bot=False, first_name="B", language_code="fr")
         for text in DIALOG_TEXTS:
             await timed(app.dispatcher, app.bot, message(user, text), samples)
+        while (shown := session.keyboard_message) is not None and shown.reply_markup and (
+                skip := optional_answer([b.callback_data or "" for row in
+                                         shown.reply_markup.inline_keyboard for b in row])):
+            await timed(app.dispatcher, app.bot, press(user, shown, skip), samples)
         recap = session.keyboard_message
         assert recap is not None and recap.reply_markup is not None
         plan = next(b.callback_data for row in recap.reply_markup.inline_keyboard for b in row
@@ -369,6 +375,13 @@ async def bench_e2e(users: int, think: tuple[float, float] = (0.0, 0.0),
                     failures.append(f"{user_id}: no reply to {text!r}")
                     return
             recap = fake.messages(user_id)[-1]
+            while skip := optional_answer([d or "" for _, d in FakeBotAPI.buttons(recap)]):
+                before, start = await act(user_id)
+                fake.press_button(user_id, recap.message_id, skip)
+                if not await reply_to(user_id, before, start):
+                    failures.append(f"{user_id}: no reply to an optional question")
+                    return
+                recap = fake.messages(user_id)[-1]
             plan = next((d for _, d in FakeBotAPI.buttons(recap) if d and ":plan" in d), None)
             if plan is None:
                 failures.append(f"{user_id}: no plan button")

@@ -1,31 +1,42 @@
 """The dialog engine: which question comes next, what an answer means, back, recap and edits.
 
-Pure domain code: states are plain data (JSON-safe through `to_dict`), no aiogram here.
+Pure domain code: states are plain data (JSON-safe through `to_dict`), no aiogram here. What
+each step asks, accepts and implies is declared once in bot/dialog/specs.py.
 """
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.dialog import questions as q
-from bot.dialog.matching import Match, Matcher, normalise
-from bot.dialog.parsing import parse_amount, parse_count
+from bot.dialog.matching import Matcher, normalise
 from bot.dialog.profile import Profile
-from bot.dialog.vocabulary import UNKNOWN_WORDS, option_synonyms
+from bot.dialog.specs import (
+    FIRST_STEP,
+    FIRST_STEP_OF_QUESTION,
+    QUESTIONS,
+    SPEC,
+    SPECS,
+    STEPS,
+    Context,
+    Fixed,
+    Parsed,
+    StepSpec,
+    amount_text,
+    band_for,
+    question_of,
+)
+from bot.dialog.vocabulary import NO_WORDS, UNKNOWN_WORDS, YES_WORDS, option_synonyms
 from bot.kb.snapshot import KnowledgeBase
 
 RECAP = "recap"
 DONE = "done"
 UNKNOWN = q.UNKNOWN
 UNKNOWN_PLACE = "unknown_place"  # detail of a typed destination the knowledge base lacks
-# Question whose answer is a free choice of "I don't know"; the target region must be chosen.
-ALLOWS_UNKNOWN = frozenset(
-    {"sector", "target_country", "target_city", "headcount", "turnover", "home_region", "stage",
-     "budget"}
-)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,7 @@ class Question:
     total: int
     options: tuple[Option, ...]
     can_go_back: bool
+    columns: int = 2
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,7 @@ class DialogState:
 
     dialog_id: str
     kb_version: str
-    step: str = q.STEPS[0]
+    step: str = FIRST_STEP
     answers: dict[str, str] = field(default_factory=dict)
     history: tuple[str, ...] = ()
     editing: bool = False
@@ -88,7 +100,7 @@ class DialogState:
             )
         except (KeyError, TypeError, ValueError):
             return None
-        if state.step not in (*q.STEPS, RECAP, DONE):
+        if state.step not in (*STEPS, RECAP, DONE):
             return None
         return state
 
@@ -108,9 +120,11 @@ class Outcome:
 class Dialog:
     """Drives one questionnaire over one knowledge-base snapshot."""
 
-    def __init__(self, kb: KnowledgeBase, labels: Mapping[str, Mapping[str, str]]) -> None:
+    def __init__(self, kb: KnowledgeBase, labels: Mapping[str, Mapping[str, str]],
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.kb = kb
         self._labels = labels
+        self._clock = clock
         self._target = Matcher(self._target_names())
         self._matchers: dict[str, Matcher] = {}
 
@@ -123,19 +137,21 @@ class Dialog:
         answers = self.valid_prefill(prefill or {})
         if not answers:
             return state
-        step: str | None = q.STEPS[0]
+        step: str | None = FIRST_STEP
         passed: list[str] = []
         while step is not None and step in answers:
             passed.append(step)
             step = self._next_step(step, answers)
         # The skipped questions stay in the history: Back can still reach and change them.
         return replace(state, step=step or RECAP, answers=answers, history=tuple(passed),
-                       prefilled=tuple(s for s in q.STEPS if s in answers))
+                       prefilled=tuple(s for s in STEPS if s in answers))
 
     def valid_prefill(self, prefill: Mapping[str, str]) -> dict[str, str]:
         """The prefilled answers that name options of this knowledge base, each consistent with
-        the ones before it (the country in the region, the city in the country). A missing
-        region or country is taken from the country or city given."""
+        the ones before it (the country in the region, the city in the country) and asked for
+        them (the territory for an overseas home region). A missing region or country is taken
+        from the country or city given; an exact budget gives its band. "I don't know" is not
+        an answer to prefill, except to an optional question (restoring an alert's answers)."""
         wanted = {str(k): str(v) for k, v in prefill.items()}
         city = self.kb.cities.get(wanted.get("target_city", ""))
         if city is not None and "target_country" not in wanted:
@@ -143,55 +159,79 @@ class Dialog:
         country = self.kb.countries.get(wanted.get("target_country", ""))
         if country is not None and "target_region" not in wanted:
             wanted["target_region"] = country.world_region
+        amount = _amount(wanted.get("budget_amount"))
+        typed = band_for(q.BUDGET, amount) if amount is not None else None
+        if typed is not None and "budget" not in wanted:
+            wanted["budget"] = typed.id
         answers: dict[str, str] = {}
-        for step in q.STEPS:
-            value = wanted.get(step)
-            if value is None or value == UNKNOWN:
+        for spec in SPECS:
+            value = wanted.get(spec.name)
+            # "I don't know" is kept only for the optional questions (an alert's answers).
+            optional = spec.asked is not None and spec.question_code is not None
+            if value is None or (value == UNKNOWN and not optional) \
+                    or not self.asked(spec.name, answers):
                 continue
-            if step == "vie_count" and answers.get("vie") != "yes":
-                continue
-            if value in {o.id for o in self.options(step, answers)}:
-                answers[step] = value
+            if value in {o.id for o in self.options(spec.name, answers)}:
+                answers[spec.name] = value
+        if typed is not None and amount is not None and answers.get("budget") == typed.id:
+            answers["budget_amount"] = amount_text(amount)
         return answers
 
     def question(self, state: DialogState) -> Question:
-        number, total = q.progress(state.step)
+        topics = self.questions(state.answers)
+        topic = question_of(state.step)
+        number = topics.index(topic) + 1 if topic in topics else len(topics)
         return Question(
             step=state.step,
             number=number,
-            total=total,
+            total=len(topics),
             options=tuple(self.options(state.step, state.answers)),
             can_go_back=bool(state.history),
+            columns=SPEC[state.step].columns,
         )
 
     def options(self, step: str, answers: Mapping[str, str]) -> list[Option]:
-        kb = self.kb
+        spec = SPEC.get(step)
+        if spec is None:
+            return []
         opts: list[Option]
-        if step == "sector":
-            opts = [Option(s.id, s.name.model_dump()) for s in kb.sectors.values()]
-        elif step == "target_region":
-            opts = [Option(r.id, r.name.model_dump()) for r in kb.world_regions.values()]
-        elif step == "target_country":
-            region = answers.get("target_region", "")
-            opts = [Option(c.id, c.name.model_dump()) for c in kb.countries_in(region)]
-        elif step == "target_city":
-            country = answers.get("target_country", "")
-            opts = [Option(c.id, c.name.model_dump()) for c in kb.cities_in(country)]
-        elif step == "home_region":
-            opts = [Option(r.id, r.name.model_dump()) for r in kb.french_regions.values()]
-        elif step in q.BANDS:
-            opts = [Option(b.id, label_key=f"opt.{step}.{b.id}") for b in q.BANDS[step]]
-        elif step == "stage":
-            opts = [Option(s, label_key=f"opt.stage.{s}") for s in q.STAGES]
-        elif step == "vie":
-            opts = [Option(s, label_key=f"opt.vie.{s}") for s in q.VIE_PLANS]
-        elif step == "vie_count":
-            opts = [Option(s, label_key=f"opt.vie_count.{s}") for s in q.VIE_COUNTS]
+        if isinstance(spec.options, Fixed):
+            opts = [Option(i, label_key=f"opt.{step}.{i}") for i in spec.options.ids]
         else:
-            opts = []
-        if step in ALLOWS_UNKNOWN:
+            opts = [Option(r.id, r.name.model_dump())
+                    for r in spec.options.records(self._context(answers))]
+        if spec.unknown_button:
             opts.append(Option(UNKNOWN, label_key=f"opt.{step}.unknown"))
         return opts
+
+    def asked(self, step: str, answers: Mapping[str, str]) -> bool:
+        """Whether this step is asked given the other answers (never its own: an answer does
+        not decide whether its own question was worth asking)."""
+        spec = SPEC[step]
+        if spec.asked is None:
+            return True
+        return spec.asked(self._context({k: v for k, v in answers.items() if k != step}))
+
+    def path(self, answers: Mapping[str, str]) -> list[str]:
+        """The steps this profile is asked, as known so far: a conditional step counts once the
+        dialog has reached it (every step before it answered) or when it is answered."""
+        steps: list[str] = []
+        reached = True
+        for spec in SPECS:
+            if spec.asked is None or ((reached or spec.name in answers)
+                                      and self.asked(spec.name, answers)):
+                steps.append(spec.name)
+                reached = reached and spec.name in answers
+        return steps
+
+    def questions(self, answers: Mapping[str, str]) -> list[str]:
+        """The questions (progress "n/N") this profile is asked, as known so far."""
+        return list(dict.fromkeys(question_of(s) for s in self.path(answers)))
+
+    def recap_questions(self, answers: Mapping[str, str]) -> list[str]:
+        """The recap's rows: the questions asked, and any other one answered (still used)."""
+        asked = set(self.questions(answers)) | {question_of(s) for s in answers if s in SPEC}
+        return [name for name in QUESTIONS if name in asked]
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -204,36 +244,41 @@ class Dialog:
         return Outcome(self._answer(state, step, option))
 
     def type(self, state: DialogState, text: str) -> Outcome:
-        """A typed answer to the current question; typing instead of confirming drops the guess."""
+        """A typed answer to the current question. At a guess to confirm, a typed yes or no
+        answers the guess; anything else drops it and answers the question."""
+        if state.pending:
+            norm = normalise(text)
+            if norm in YES_WORDS or norm in NO_WORDS:
+                return self.confirm(state, state.dialog_id, norm in YES_WORDS)
         state = replace(state, pending=None)
         if state.step in (RECAP, DONE):
             return Outcome(state, "not_understood")
-        step = state.step
-        if step.startswith("target_"):
-            return self._type_target(state, text)
-        if step == "vie" and (count := _vie_count(text)):
-            # "2 VIE", "oui, 2": yes, and how many, in one answer.
-            return Outcome(self._answer(self._answer(state, "vie", "yes"), "vie_count", count))
-        option = self._parse(step, state.answers, text)
-        if option is None:
+        spec = SPEC[state.step]
+        if spec.place:
+            return self._type_target(state, spec, text)
+        found = self._parse(spec, state.answers, text)
+        if found is None:
             return Outcome(state, "not_understood")
-        if not option.sure:
-            return Outcome(replace(state, pending={"step": step, "option": option.key}), "confirm",
-                           option.key)
-        return Outcome(self._answer(state, step, option.key))
+        if not found.sure:
+            return Outcome(replace(state, pending={"step": spec.name, "option": found.option}),
+                           "confirm", found.option)
+        return Outcome(self._apply(state, spec.name, found))
 
     def confirm(self, state: DialogState, dialog_id: str, yes: bool) -> Outcome:
-        """The user accepted or refused a guess."""
+        """The user accepted or refused a guess; refused, the same question is asked again."""
         pending = state.pending
         if dialog_id != state.dialog_id or not pending:
             return Outcome(state, "stale")
         cleared = replace(state, pending=None)
         if not yes:
             return Outcome(cleared)
-        step, option = pending["step"], pending["option"]
+        step, option = pending.get("step", ""), pending.get("option", "")
         if step == "target":
-            return Outcome(self._set_target(cleared, option))
-        return Outcome(self._answer(cleared, step, option))
+            if self._target_key_known(option):
+                return Outcome(self._set_target(cleared, option))
+        elif step == state.step and option in {o.id for o in self.options(step, state.answers)}:
+            return Outcome(self._answer(cleared, step, option))
+        return Outcome(cleared, "stale")
 
     def back(self, state: DialogState, dialog_id: str | None = None) -> Outcome:
         if dialog_id is not None and dialog_id != state.dialog_id:
@@ -245,9 +290,10 @@ class Dialog:
 
     def edit(self, state: DialogState, dialog_id: str, question: str) -> Outcome:
         """From the recap, go back to one question; answering it returns to the recap."""
-        if dialog_id != state.dialog_id or state.step != RECAP or question not in q.QUESTIONS:
+        if dialog_id != state.dialog_id or state.step != RECAP \
+                or question not in self.recap_questions(state.answers):
             return Outcome(state, "stale")
-        step = q.FIRST_STEP_OF_QUESTION.get(question, question)
+        step = FIRST_STEP_OF_QUESTION[question]
         return Outcome(replace(state, step=step, history=(*state.history, RECAP), editing=True))
 
     def finish(self, state: DialogState, dialog_id: str) -> Outcome:
@@ -266,11 +312,26 @@ class Dialog:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _answer(self, state: DialogState, step: str, option: str) -> DialogState:
+    def _context(self, answers: Mapping[str, str]) -> Context:
+        return Context(self.kb, answers, self._clock.today())
+
+    def _apply(self, state: DialogState, step: str, found: Parsed) -> DialogState:
+        """A parsed typed answer, and the answers to the next steps it gives ("oui, deux")."""
+        moved = self._answer(state, step, found.option, found.beside)
+        for nxt, option in found.then.items():
+            if moved.step == nxt and option in {o.id for o in self.options(nxt, moved.answers)}:
+                moved = self._answer(moved, nxt, option)
+        return moved
+
+    def _answer(self, state: DialogState, step: str, option: str,
+                beside: Mapping[str, str] | None = None) -> DialogState:
+        spec = SPEC[step]
         answers = dict(state.answers)
+        changed = answers.get(step) != option
         answers[step] = option
-        for dependant in _DEPENDANTS.get(step, ()):
-            answers.pop(dependant, None)
+        for key in (*spec.keeps, *(spec.clears if changed else ())):
+            answers.pop(key, None)
+        answers.update(beside or {})
         return self._advance(replace(state, answers=answers), step)
 
     def _advance(self, state: DialogState, answered: str) -> DialogState:
@@ -282,7 +343,10 @@ class Dialog:
         while not state.editing and nxt is not None and nxt in prefilled:
             skipped.append(nxt)
             nxt = self._next_step(nxt, state.answers)
-        if nxt is None or (state.editing and q.question_of(nxt) != q.question_of(answered)):
+        if state.editing and nxt is not None and question_of(nxt) != question_of(answered):
+            # Back to the recap, unless the change made another question relevant.
+            nxt = next((s for s in self.path(state.answers) if s not in state.answers), None)
+        if nxt is None:
             nxt = RECAP
         history = (*state.history, answered) if answered != nxt else state.history
         history = (*history, *skipped)
@@ -292,19 +356,12 @@ class Dialog:
                        editing=state.editing and nxt != RECAP)
 
     def _next_step(self, step: str, answers: Mapping[str, str]) -> str | None:
-        if step == "target_country":
-            country = answers.get("target_country", UNKNOWN)
-            return "target_city" if self.kb.cities_in(country) else "headcount"
-        if step == "vie":
-            return "vie_count" if answers.get("vie") == "yes" else "budget"
-        if step == "vie_count":
-            return "budget"
-        index = q.STEPS.index(step)
-        return q.STEPS[index + 1] if index + 1 < len(q.STEPS) else None
+        index = STEPS.index(step)
+        return next((s for s in STEPS[index + 1:] if self.asked(s, answers)), None)
 
-    def _type_target(self, state: DialogState, text: str) -> Outcome:
-        if state.step != "target_region" and _is_unknown(text):
-            return Outcome(self._answer(state, state.step, UNKNOWN))
+    def _type_target(self, state: DialogState, spec: StepSpec, text: str) -> Outcome:
+        if spec.unknown is not None and _is_unknown(text):
+            return Outcome(self._answer(state, state.step, spec.unknown))
         found = self._target.match(text)
         if found is None:
             return Outcome(state, "not_understood", UNKNOWN_PLACE)
@@ -312,6 +369,12 @@ class Dialog:
             return Outcome(replace(state, pending={"step": "target", "option": found.key}),
                            "confirm", found.key)
         return Outcome(self._set_target(state, found.key))
+
+    def _target_key_known(self, key: str) -> bool:
+        kind, _, rid = key.partition(":")
+        tables: dict[str, Mapping[str, Any]] = {
+            "region": self.kb.world_regions, "country": self.kb.countries, "city": self.kb.cities}
+        return rid in tables.get(kind, {})
 
     def _set_target(self, state: DialogState, key: str) -> DialogState:
         """Apply a typed target: a world region, a country or a city, filling what it implies."""
@@ -344,40 +407,29 @@ class Dialog:
             history = tuple(s for s in history if s != RECAP)
         return replace(moved, history=tuple(dict.fromkeys(history)))
 
-    def _parse(self, step: str, answers: Mapping[str, str], text: str) -> Match | None:
-        if step in ALLOWS_UNKNOWN and _is_unknown(text):
-            return Match(UNKNOWN, 100.0, True)
-        if step == "vie" and _is_unknown(text):
-            return Match("maybe", 100.0, True)
-        if step in ("headcount",):
-            count = parse_count(text)
-            if count is not None:
-                return _band_match(step, count)
-        if step in ("turnover", "budget"):
-            amount = parse_amount(text)
-            if amount is not None:
-                return _band_match(step, amount)
-        if step == "vie_count":
-            count = parse_count(text)
-            if count is not None and count >= 1:
-                return Match(str(min(count, 4)), 100.0, True)
-        return self._matcher(step, answers).match(text)
+    def _parse(self, spec: StepSpec, answers: Mapping[str, str], text: str) -> Parsed | None:
+        if spec.unknown is not None and _is_unknown(text):
+            return Parsed(spec.unknown)
+        if spec.parse is not None and (found := spec.parse(text, self._context(answers))):
+            return found
+        match = self._matcher(spec, answers).match(text)
+        return Parsed(match.key, match.sure) if match else None
 
-    def _matcher(self, step: str, answers: Mapping[str, str]) -> Matcher:
-        key = step + ":" + answers.get("target_region", "") + answers.get("target_country", "")
+    def _matcher(self, spec: StepSpec, answers: Mapping[str, str]) -> Matcher:
+        options = self.options(spec.name, answers)
+        key = spec.name + ":" + ",".join(o.id for o in options)
         if key not in self._matchers:
             names: list[tuple[str, str]] = []
-            for opt in self.options(step, answers):
+            for opt in options:
                 if opt.label:
                     names += [(opt.id, text) for text in opt.label.values()]
                 if opt.label_key:
                     names += [(opt.id, lab[opt.label_key]) for lab in self._labels.values()
                               if opt.label_key in lab]
-                names += [(opt.id, syn) for syn in option_synonyms(step, opt.id)]
-            if step == "sector":
-                names += [(s.id, syn) for s in self.kb.sectors.values() for syn in s.synonyms]
-            if step == "home_region":
-                names += [(r.id, a) for r in self.kb.french_regions.values() for a in r.aliases]
+                names += [(opt.id, syn) for syn in option_synonyms(spec.name, opt.id)]
+            if not isinstance(spec.options, Fixed):
+                names += [(r.id, alias) for r in spec.options.records(self._context(answers))
+                          for alias in spec.options.aliases(r)]
             self._matchers[key] = Matcher(names)
         return self._matchers[key]
 
@@ -394,29 +446,14 @@ class Dialog:
         return names
 
 
-_DEPENDANTS: dict[str, tuple[str, ...]] = {
-    "target_region": ("target_country", "target_city"),
-    "target_country": ("target_city",),
-    "vie": ("vie_count",),
-}
-
-
 def _is_unknown(text: str) -> bool:
     return normalise(text) in UNKNOWN_WORDS
 
 
-def _vie_count(text: str) -> str | None:
-    """The number of volunteers in a typed yes ("2 VIE", "oui 3"); None for a plain answer."""
-    norm = normalise(text)
-    found = re.fullmatch(r"(?:(?:oui|yes|yep)(?: |, ?)?)?(\d{1,3})(?: (?:vie|volontaires?|"
-                         r"volunteers?))?", norm)
-    if not found or int(found.group(1)) < 1:
+def _amount(text: str | None) -> float | None:
+    """A stored exact amount ("30000"); None when absent or not a non-negative number."""
+    try:
+        value = float(text or "")
+    except ValueError:
         return None
-    return str(min(int(found.group(1)), 4))
-
-
-def _band_match(step: str, value: float) -> Match | None:
-    for b in q.BANDS[step]:
-        if b.contains(value):
-            return Match(b.id, 100.0, True)
-    return None
+    return value if math.isfinite(value) and value >= 0 else None

@@ -1,4 +1,5 @@
-"""The questionnaire as data: steps, fixed option bands, and how steps map to the 8 questions."""
+"""The answers' vocabulary: option ids and numeric bands. The steps themselves, one declarative
+spec each, are in bot/dialog/specs.py."""
 
 from __future__ import annotations
 
@@ -64,38 +65,3 @@ BANDS: dict[str, tuple[Band, ...]] = {
 def band(question: str, band_id: str | None) -> Band | None:
     """The band with this id for a banded question, or None (unknown or not a band)."""
     return next((b for b in BANDS.get(question, ()) if b.id == band_id), None)
-
-
-# Steps in order; several steps can belong to one question (the target is asked in three).
-STEPS: tuple[str, ...] = (
-    "sector",
-    "target_region",
-    "target_country",
-    "target_city",
-    "headcount",
-    "turnover",
-    "home_region",
-    "stage",
-    "vie",
-    "vie_count",
-    "budget",
-)
-QUESTION_OF_STEP: dict[str, str] = {
-    "target_region": "target",
-    "target_country": "target",
-    "target_city": "target",
-    "vie_count": "vie",
-}
-QUESTIONS: tuple[str, ...] = (
-    "sector", "target", "headcount", "turnover", "home_region", "stage", "vie", "budget",
-)
-FIRST_STEP_OF_QUESTION: dict[str, str] = {"target": "target_region"}
-
-
-def question_of(step: str) -> str:
-    return QUESTION_OF_STEP.get(step, step)
-
-
-def progress(step: str) -> tuple[int, int]:
-    """(number, total) shown as 'n/8'."""
-    return QUESTIONS.index(question_of(step)) + 1, len(QUESTIONS)

@@ -19,9 +19,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, User
 
 from bot.advisors.repository import AdvisorRepository, parse_payload
-from bot.dialog import questions as q
 from bot.dialog.engine import Dialog
 from bot.dialog.registry import Dialogs
+from bot.dialog.specs import question_of
 from bot.handlers.commands import begin
 from bot.handlers.views import NO_PREVIEW, Views, drop_keyboard
 from bot.render.callbacks import HandoffCb
@@ -34,11 +34,12 @@ ADVISOR_DEFAULT_LOCALE = "fr"
 
 def answer_rows(views: Views, dialog: Dialog, locale: str, answers: Mapping[str, str],
                 only_given: bool = False) -> list[tuple[str, str]]:
-    """(question label, answer label) for the 8 questions, or only those answered."""
-    given = {q.question_of(step) for step in answers}
+    """(question label, answer label) for the questions this profile is asked, or only those
+    answered."""
+    given = {question_of(step) for step in answers}
     return [(views.renderer.label(locale, f"q.{name}"),
              views.answer_label(dialog, locale, name, answers))
-            for name in q.QUESTIONS if not only_given or name in given]
+            for name in dialog.recap_questions(answers) if not only_given or name in given]
 
 
 async def live_link(advisors: AdvisorRepository | None,

@@ -22,10 +22,10 @@ from bot.dialog.engine import (
     DialogState,
     Outcome,
 )
-from bot.dialog.questions import QUESTIONS
+from bot.dialog.profile import Profile
 from bot.render import keyboards
 from bot.render.split import pack
-from bot.render.templates import Renderer
+from bot.render.templates import Renderer, format_eur
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -97,11 +97,12 @@ class Views:
 
     async def recap(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState,
                     notice: str | None = None) -> None:
+        questions = dialog.recap_questions(state.answers)
         rows = [(self.renderer.label(locale, f"q.{name}"),
-                 self.answer_label(dialog, locale, name, state.answers)) for name in QUESTIONS]
+                 self.answer_label(dialog, locale, name, state.answers)) for name in questions]
         text = self.renderer.render(locale, "recap", rows=rows, notice=notice)
         await self.send(chat_id, text, keyboards.recap_keyboard(self.renderer, locale,
-                                                                state.dialog_id))
+                                                                state.dialog_id, questions))
 
     async def done(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState,
                    notice: str | None = None) -> None:
@@ -147,10 +148,14 @@ class Views:
             return label(locale, "answer.none")
         if value == UNKNOWN:
             return label(locale, f"opt.{step}.unknown")
-        if step in ("sector", "home_region"):
-            named: Mapping[str, Any] = kb.sectors if step == "sector" else kb.french_regions
-            return _name(named, value, locale) or value
-        text = label(locale, f"opt.{step}.{value}")
+        typed = Profile.from_answers(answers).budget_eur if step == "budget" else None
+        if typed is not None:
+            return format_eur(typed, locale)  # the amount typed, rather than its band
+        option = next((o for o in dialog.options(step, answers) if o.id == value), None)
+        if option is None:
+            return value
+        text = (option.label.get(locale) or option.label.get("fr") or value if option.label
+                else label(locale, option.label_key or value))
         if step == "vie" and value == "yes" and answers.get("vie_count"):
             text += " · " + label(locale, f"opt.vie_count.{answers['vie_count']}")
         return text

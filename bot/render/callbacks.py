@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
-from bot.dialog.questions import QUESTIONS, STEPS
+from bot.dialog.specs import QUESTION_CODES, SPECS, STEP_CODES, UNKNOWN
 
-# Steps and questions travel as two-letter codes to keep callback data short.
-STEP_CODES: dict[str, str] = {s: f"s{i}" for i, s in enumerate(STEPS)}
+# Steps and questions travel as short codes, stable across versions (bot/dialog/specs.py).
 CODE_STEPS: dict[str, str] = {v: k for k, v in STEP_CODES.items()}
-QUESTION_CODES: dict[str, str] = {name: f"q{i}" for i, name in enumerate(QUESTIONS)}
 CODE_QUESTIONS: dict[str, str] = {v: k for k, v in QUESTION_CODES.items()}
+__all__ = ["CODE_QUESTIONS", "CODE_STEPS", "QUESTION_CODES", "STEP_CODES"]
 
 
 class AnswerCb(CallbackData, prefix="a"):
@@ -19,6 +18,20 @@ class AnswerCb(CallbackData, prefix="a"):
     d: str
     s: str
     o: str
+
+
+def optional_answer(buttons: list[str]) -> str | None:
+    """Among a keyboard's callback data, the "I don't know" of a question asked only when it
+    can change the plan (for scripts and tests that skip those questions); None otherwise."""
+    optional = {s.code for s in SPECS if s.asked is not None and s.question_code}
+    for data in buttons:
+        try:
+            answer = AnswerCb.unpack(data)
+        except (TypeError, ValueError):
+            continue
+        if answer.s in optional and answer.o == UNKNOWN:
+            return data
+    return None
 
 
 class NavCb(CallbackData, prefix="n"):

@@ -6,7 +6,6 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.dialog.engine import Option, Question
-from bot.dialog.questions import QUESTIONS
 from bot.render.callbacks import (
     QUESTION_CODES,
     STEP_CODES,
@@ -22,7 +21,6 @@ from bot.render.callbacks import (
 )
 from bot.render.templates import LOCALES, Renderer
 
-_COLUMNS = {"vie_count": 4, "vie": 3}
 _BUTTON_MAX = 60  # keep buttons readable; Telegram truncates long ones on phones anyway
 
 
@@ -62,7 +60,7 @@ def question_keyboard(renderer: Renderer, locale: str, dialog_id: str,
     buttons = [_button(option_label(renderer, locale, option),
                        AnswerCb(d=dialog_id, s=step, o=option.id))
                for option in question.options]
-    columns = _COLUMNS.get(question.step, 2)
+    columns = question.columns
     widths = [columns] * ((len(question.options) + columns - 1) // columns)
     if question.can_go_back:
         buttons.append(_button(renderer.label(locale, "btn.back"), NavCb(d=dialog_id, a="back")))
@@ -75,13 +73,15 @@ def confirm_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineK
                     _button(renderer.label(locale, "btn.no"), NavCb(d=dialog_id, a="no"))], [2])
 
 
-def recap_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineKeyboardMarkup:
+def recap_keyboard(renderer: Renderer, locale: str, dialog_id: str,
+                   questions: list[str]) -> InlineKeyboardMarkup:
+    """An edit button per question of the recap, two a row; then back, and the plan."""
     buttons = [_button(renderer.label(locale, "btn.edit", what=renderer.label(locale, f"q.{name}")),
                        NavCb(d=dialog_id, a="edit", q=QUESTION_CODES[name]))
-               for name in QUESTIONS]
+               for name in questions]
     buttons.append(_button(renderer.label(locale, "btn.back"), NavCb(d=dialog_id, a="back")))
     buttons.append(_button(renderer.label(locale, "btn.plan"), NavCb(d=dialog_id, a="plan")))
-    return _markup(buttons, [2, 2, 2, 2, 1, 1])
+    return _markup(buttons, [2] * ((len(questions) + 1) // 2) + [1, 1])
 
 
 def results_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineKeyboardMarkup:

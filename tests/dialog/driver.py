@@ -12,6 +12,7 @@ from bot.app import App
 from bot.console import LocalSession
 from bot.dialog.matching import normalise
 from bot.handlers.middlewares import ThrottlingMiddleware
+from bot.render.callbacks import optional_answer
 from bot.storage.limits import Limits
 from tests.e2e.fake_api import parse_html
 
@@ -70,6 +71,14 @@ class ChatDriver:
                    if normalise(label) in normalise(text)]
         assert matches, f"no button {label!r} in {[t for t, _ in self.buttons(message)]}"
         return await self.press_data(matches[0], message)
+
+    async def skip_optional(self) -> list[SendMessage]:
+        """Answer "I don't know" to the questions asked only when they can change this plan
+        (company age, large contracts...), if the dialog asks them, up to the recap."""
+        shown: list[SendMessage] = []
+        while (data := optional_answer([d for _, d in self.buttons()])) is not None:
+            shown = await self.press_data(data)
+        return shown
 
     async def press_data(self, data: str, message: Message | None = None) -> list[SendMessage]:
         mark = self._mark()

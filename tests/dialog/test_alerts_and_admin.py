@@ -45,6 +45,7 @@ async def subscribed(app: App, user_id: int) -> ChatDriver:
     """A user who finished a plan (the shared dialog's answers) and asked for alerts."""
     chat = ChatDriver(app, user_id=user_id)
     await run_to_recap_by_buttons(chat)
+    await chat.skip_optional()
     await chat.press("Voir mon plan")
     await chat.press("M'alerter")
     return chat
@@ -55,6 +56,7 @@ async def test_alerts_follow_the_latest_plan_and_stop_on_request(app: App) -> No
     none = await chat.send("/alerts")
     assert "pas d'alerte" in text(none) and "Terminez un plan" in text(none)
     await run_to_recap_by_buttons(chat)
+    await chat.skip_optional()
     await chat.press("Voir mon plan")
     on = await chat.press("M'alerter")
     assert "Alertes activées" in text(on)
@@ -80,6 +82,7 @@ async def test_the_button_under_an_alert_brings_the_answers_back_to_a_recap(app:
     assert "Je reprends les réponses de vos alertes" in text(again)
     assert "Auvergne-Rhône-Alpes" in text(again) and "1/8" not in text(again)
     assert any("Voir mon plan" in t for t, _ in chat.buttons())  # the recap, not a question
+    await chat.skip_optional()
     plan = await chat.press("Voir mon plan")
     assert "San Francisco" in text(plan)
 
@@ -170,6 +173,7 @@ async def test_kb_names_a_live_file_that_does_not_read_and_the_bot_stays_up(
     # Users go on with the version that was loaded.
     user = ChatDriver(own_kb_app, user_id=3010)
     await run_to_recap_by_buttons(user)
+    await user.skip_optional()
     assert "Aides publiques" in text(await user.press("Voir mon plan"))
     # Repaired by hand: /kb shows the base again.
     aid.write_bytes(good)

@@ -44,6 +44,7 @@ async def test_a_referred_client_hands_off_and_shares_the_plan(fake: FakeBotAPI,
         assert "Claire Martin" in welcome[0].plain_text and "3/8" in welcome[-1].plain_text
         for label in PROFILE:
             await client.press(label)
+        await client.skip_optional()
         plan = await client.press("Voir mon plan")
         assert "Singapour" in text_of(plan) and "transmettre" in plan[-1].plain_text
         before = len(fake.messages(ADVISOR))
@@ -90,6 +91,7 @@ async def test_consent_survives_another_link_and_a_deactivated_advisor_gets_noth
         await client.send(f"/start a_{code}")
         for label in PROFILE:
             await client.press(label)
+        await client.skip_optional()
         await client.press("Voir mon plan")
         await client.press("Oui, transmettre")
         confirmation = client.keyboard_message()
@@ -109,6 +111,7 @@ async def test_consent_survives_another_link_and_a_deactivated_advisor_gets_noth
         await late.send(f"/start a_{other}")
         for label in PROFILE:
             await late.press(label)
+        await late.skip_optional()
         await late.press("Voir mon plan")
         question = late.keyboard_message()
         assert "Paul Durand" in text_of(await admin.send(f"/advisor deactivate {ADVISOR2}"))

@@ -20,7 +20,8 @@ CONVERSATION = "\n".join([
     "3",            # VIE: yes
     "2",            # two volunteers
     "2",            # budget 20-50k
-    "10",           # see my plan
+    "3 ans",        # typed company age (asked: a scheme open to this profile depends on it)
+    "11",           # see my plan
 ]) + "\n"
 
 

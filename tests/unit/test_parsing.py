@@ -25,7 +25,8 @@ def test_parse_amount(text: str, expected: float | None) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("12", 12), ("12 salariés", 12), ("about 30 people", 30), ("0", 0), ("8 ETP", 8),
-     ("douze", None), ("12 pommes", None), ("", None), ("-3", None)],
+     ("douze", 12), ("cinq salariés", 5), ("twelve employees", 12), ("dix-sept", 17),
+     ("moins de dix", 9), ("12 pommes", None), ("cinq pommes", None), ("", None), ("-3", None)],
 )
 def test_parse_count(text: str, expected: int | None) -> None:
     assert parse_count(text) == expected

@@ -11,7 +11,7 @@ import pytest
 from bot.advice.engine import advise
 from bot.clock import FixedClock
 from bot.dialog.engine import Dialog, DialogState
-from bot.dialog.questions import QUESTIONS
+from bot.dialog.specs import QUESTIONS
 from bot.handlers.views import Views
 from bot.kb.loader import load_directory
 from bot.kb.snapshot import KnowledgeBase
