@@ -111,13 +111,19 @@ def _id_of(get: Callable[[Profile], str | None]) -> Evaluator:
 
 
 def _budget(criterion: Criterion, profile: Profile) -> tuple[Verdict, Answer]:
-    """The exact amount typed when there is one, else the band tapped."""
+    """The exact amount typed when there is one, else the band tapped. A threshold over several
+    years (`years`) is met by a first-year budget from that budget up to `years` times it."""
     if not isinstance(criterion.value, int | float):
         return Verdict.unknown, None
+    answer: Answer = profile.budget
+    first = profile.budget
     if profile.budget_eur is not None:
-        exact = Band("exact", profile.budget_eur, profile.budget_eur)
-        return _numeric(exact, criterion.op, float(criterion.value)), profile.budget_eur
-    return _numeric(profile.budget, criterion.op, float(criterion.value)), profile.budget
+        answer = profile.budget_eur
+        first = Band("exact", profile.budget_eur, profile.budget_eur)
+    if first is not None and criterion.years:
+        first = Band(first.id, first.low,
+                     None if first.high is None else first.high * criterion.years)
+    return _numeric(first, criterion.op, float(criterion.value)), answer
 
 
 def _vie_count(profile: Profile) -> Band | None:

@@ -39,9 +39,8 @@ class Profile:
         count = answers.get("vie_count", "")
         turnover = q.band("turnover", answers.get("turnover"))
         large = _known(answers.get("large_contracts"))
-        if large is None and turnover is not None and turnover.high is not None \
-                and turnover.high < q.LARGE_CONTRACT_TURNOVER:
-            large = "no"  # implied: contracts of several million euros need a larger turnover
+        if large is None and implies_no_large_contracts(answers, turnover):
+            large = "no"
         amount = answers.get("budget_amount", "")
         return cls(
             sector=_known(answers.get("sector")),
@@ -62,6 +61,14 @@ class Profile:
             large_contracts=None if large is None else large == "yes",
             budget_eur=_amount(amount) if answers.get("budget") not in (None, q.UNKNOWN) else None,
         )
+
+
+def implies_no_large_contracts(answers: Mapping[str, str], turnover: q.Band | None) -> bool:
+    """Export contracts of several million euros are implied out by a turnover entirely under
+    1 M€, or by a company taking its first steps abroad (it has no export contract yet)."""
+    small = turnover is not None and turnover.high is not None \
+        and turnover.high < q.LARGE_CONTRACT_TURNOVER
+    return small or answers.get("stage") == "first_steps"
 
 
 def _amount(text: str) -> float | None:

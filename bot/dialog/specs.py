@@ -22,7 +22,7 @@ from bot.advice.relevance import deciding_fields
 from bot.dialog import questions as q
 from bot.dialog.matching import normalise
 from bot.dialog.parsing import parse_age, parse_amount_exactness, parse_count, words_to_digits
-from bot.dialog.profile import Profile
+from bot.dialog.profile import Profile, implies_no_large_contracts
 from bot.dialog.vocabulary import NO_WORDS, YES_WORDS
 from bot.kb.models import CriterionField
 from bot.kb.snapshot import KnowledgeBase
@@ -201,11 +201,9 @@ def decides(criterion: CriterionField) -> Condition:
 
 
 def may_sign_large_contracts(ctx: Context) -> bool:
-    """Not for a turnover entirely under 1 M€ (the profile implies "no"), and only when a
-    scheme still open depends on it."""
-    turnover = ctx.profile.turnover
-    if turnover is not None and turnover.high is not None \
-            and turnover.high < q.LARGE_CONTRACT_TURNOVER:
+    """Not when other answers imply "no" (Profile: a turnover under 1 M€, first steps abroad),
+    and only when a scheme still open depends on it."""
+    if implies_no_large_contracts(ctx.answers, ctx.profile.turnover):
         return False
     return decides(CriterionField.large_contracts)(ctx)
 

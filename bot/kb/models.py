@@ -317,6 +317,9 @@ class Criterion(Strict):
     op: Literal["max", "min", "in", "not_in"]
     value: float | list[str]
     note: Text | None = None
+    # `budget_eur` only: the threshold is for the budget over up to this many years, while the
+    # dialog asks for the first year's (Assurance Prospection: 30 000 € over 2 or 3 years).
+    years: int | None = Field(default=None, ge=1, le=10)
 
     @model_validator(mode="before")
     @classmethod
@@ -343,6 +346,8 @@ class Criterion(Strict):
         numeric = self.op in ("max", "min")
         if numeric != isinstance(self.value, float | int):
             raise ValueError(f"op {self.op!r} needs a {'number' if numeric else 'list'} value")
+        if self.years is not None and self.field is not CriterionField.budget_eur:
+            raise ValueError("years is only for a budget_eur criterion")
         return self
 
 

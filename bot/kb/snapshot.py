@@ -29,7 +29,7 @@ def rule_signature(aid: Aid) -> tuple[object, ...]:
     return (aid.status, aid.valid_from, aid.valid_to, aid.selection, bool(aid.unsourced),
             any(c.kind is ConditionKind.exclusion for c in aid.conditions), tuple(
                 (c.field, c.op, tuple(c.value) if isinstance(c.value, list) else c.value,
-                 c.note) for c in aid.criteria))
+                 c.note, c.years) for c in aid.criteria))
 
 
 def reserved_to(aid: Aid) -> frozenset[str] | None:

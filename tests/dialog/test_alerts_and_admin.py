@@ -64,7 +64,7 @@ async def test_alerts_follow_the_latest_plan_and_stop_on_request(app: App) -> No
     users = app.dispatcher["users"]
     assert await users.alert_subscribers() == [3001]
     status = await chat.send("/alerts")
-    assert "Vos alertes" in text(status) and "2026-11-26" in text(status)
+    assert "Vos alertes" in text(status) and TODAY.isoformat() in text(status)
     assert any("Arrêter" in t for t, _ in chat.buttons())
     mydata = await chat.send("/mydata")
     assert '"alerts"' in text(mydata) and '"told"' in text(mydata)

@@ -9,6 +9,7 @@ import pytest
 
 from bot.clock import FixedClock
 from bot.dialog.engine import DONE, RECAP, Dialog, DialogState
+from bot.dialog.profile import Profile
 from bot.dialog.specs import SPECS, STEP_CODES
 from bot.kb.loader import load_directory
 from bot.kb.snapshot import KnowledgeBase
@@ -292,10 +293,13 @@ def test_a_small_saas_from_ile_de_france_gets_no_territory_nor_large_contracts(
 
 def test_large_contracts_are_asked_from_1_million_turnover_when_a_scheme_depends_on_it(
         big: Dialog, dialog: Dialog) -> None:
-    assert "large_contracts" in walk(big, {**BASE, "turnover": "t1_10m"})
-    assert "large_contracts" in walk(big, {**BASE, "turnover": "unknown"})
-    # No scheme of the shipped base depends on it (on this branch): not asked.
-    assert "large_contracts" not in walk(dialog, {**BASE, "turnover": "t1_10m"})
+    exporting = {**BASE, "stage": "exporting"}
+    assert "large_contracts" in walk(big, {**exporting, "turnover": "t1_10m"})
+    assert "large_contracts" in walk(big, {**exporting, "turnover": "unknown"})
+    assert "large_contracts" in walk(dialog, {**exporting, "turnover": "t1_10m"})
+    # A company taking its first steps abroad has no export contract yet: implied "no".
+    assert "large_contracts" not in walk(big, {**BASE, "turnover": "t1_10m"})
+    assert Profile.from_answers({**BASE, "turnover": "t1_10m"}).large_contracts is False
 
 
 def test_the_territory_is_asked_right_after_an_overseas_home_region(big: Dialog) -> None:
@@ -374,7 +378,7 @@ def test_typed_answers_to_each_question(big: Dialog, step: str, typed: str,
 
 
 def test_a_year_of_creation_on_the_edge_of_a_band_is_confirmed_first(big: Dialog) -> None:
-    # Created in 2024, on 26 November 2026: from 1.9 to 2.9 years old, every age in 1 to 3.
+    # Created in 2024, on 1 December 2026: from 1.9 to 2.9 years old, every age in 1 to 3.
     assert big.type(at(big, "company_age"), "créée en 2024").state.answers["company_age"] \
         == "a1_3"
     outcome = big.type(at(big, "company_age"), "depuis 2025")  # 0.9 to 1.9 years: unsure
@@ -406,7 +410,7 @@ def test_a_typed_budget_keeps_its_amount_beside_the_band(dialog: Dialog, typed: 
 
 def test_prefill_accepts_the_new_keys(big: Dialog) -> None:
     state = big.new("d1", {**BASE, "home_region": "outre-mer", "territory": "reunion",
-                           "turnover": "t1_10m", "large_contracts": "yes",
+                           "turnover": "t1_10m", "stage": "exporting", "large_contracts": "yes",
                            "company_age": "a1_3", "budget": "b20_50k",
                            "budget_amount": "30000"})
     assert state.step == RECAP

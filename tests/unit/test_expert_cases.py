@@ -36,8 +36,9 @@ CASES: dict[str, tuple[dict[str, str], list[Expect]]] = {
     "5-person SaaS in Île-de-France, budget under 20 k€": (
         {"headcount": "h0_9", "turnover": "t0_1m", "vie": "none", "budget": "b0_20k",
          "budget_amount": "15000"},
-        [Expect("assurance-prospection", "not_eligible", REFUSED, "budget_eur", 15000.0,
-                "its budget minimum is 30 000 €; the typed 15 000 € is what is compared"),
+        [Expect("assurance-prospection", "to_check", LEAD, "budget_eur", None,
+                "its 30 000 € minimum is for the whole prospection period of 2 or 3 years: "
+                "15 000 € in the first year may reach it"),
          Expect("french-tech-2030", "on_application", LEAD, None, None,
                 "a selected cohort: never ✅"),
          Expect("credit-export", "not_eligible", OTHER, "large_contracts", "no",
@@ -46,6 +47,11 @@ CASES: dict[str, tuple[dict[str, str], list[Expect]]] = {
                 "a big-contract instrument: not for this project"),
          Expect("team-france-export", "eligible", LEAD, None, None,
                 "the public one-stop shop: no criterion, no condition")]),
+    "5-person SaaS, 8 000 € a year for export": (
+        {"headcount": "h0_9", "turnover": "t0_1m", "vie": "none", "budget": "b0_20k",
+         "budget_amount": "8000"},
+        [Expect("assurance-prospection", "not_eligible", REFUSED, "budget_eur", 8000.0,
+                "three years at the typed 8 000 € stay under its 30 000 € minimum")]),
     "La Réunion company with a VIE": (
         {"home_region": "outre-mer", "territory": "reunion"},
         [Expect("reunion-primexport", "to_check", LEAD, None, None,
@@ -171,14 +177,15 @@ def test_deciding_fields_follow_the_schemes_that_could_still_apply(kb: Knowledge
         return deciding_fields(Profile.from_answers({**BASE, **answers}), kb)
 
     # Unknown large contracts at 1-10 M€: the answer would bring export credit, so it is asked.
-    assert F.large_contracts in fields()
-    assert F.large_contracts not in fields(large_contracts="no")
-    assert F.large_contracts not in fields(turnover="t0_1m")  # implied "no"
+    assert F.large_contracts in fields(stage="exporting")
+    assert F.large_contracts not in fields(stage="exporting", large_contracts="no")
+    assert F.large_contracts not in fields(stage="exporting", turnover="t0_1m")  # implied "no"
+    assert F.large_contracts not in fields()  # first steps abroad: implied "no"
     # Company age decides Assurance Prospection and the Prêt Croissance International...
     assert F.company_age_years in fields()
     # ...not once it is known, nor for a budget under the minimums and no loan needed.
     assert F.company_age_years not in fields(company_age="a3")
-    assert F.company_age_years not in fields(budget="b0_20k", budget_amount="15000")
+    assert F.company_age_years not in fields(budget="b0_20k", budget_amount="8000")
     # The territory decides the overseas schemes, and only for overseas companies.
     assert F.territory in fields(home_region="outre-mer")
     assert F.territory not in fields(home_region="outre-mer", territory="reunion")
