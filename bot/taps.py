@@ -84,6 +84,8 @@ def taps_now(dialog: Dialog, answers: Mapping[str, str]) -> tuple[int, list[str]
         asked.append(state.step)
         ids = {o.id for o in dialog.options(state.step, state.answers)}
         wanted = answers.get(state.step, UNKNOWN)
+        if state.step == "vie" and wanted == "yes":
+            wanted = "yes" + answers.get("vie_count", "1")  # "Yes, 2": one tap
         option = wanted if wanted in ids else UNKNOWN if UNKNOWN in ids else sorted(ids)[0]
         state = dialog.choose(state, "taps", state.step, option).state
     return len(asked) + 1, asked  # + "see my plan"

@@ -171,7 +171,7 @@ class Dialog:
             if value is None or (value == UNKNOWN and not optional) \
                     or not self.asked(spec.name, answers):
                 continue
-            if value in {o.id for o in self.options(spec.name, answers)}:
+            if value in self.values(spec.name, answers):
                 answers[spec.name] = value
         if typed is not None and amount is not None and answers.get("budget") == typed.id:
             answers["budget_amount"] = amount_text(amount)
@@ -196,13 +196,31 @@ class Dialog:
             return []
         opts: list[Option]
         if isinstance(spec.options, Fixed):
-            opts = [Option(i, label_key=f"opt.{step}.{i}") for i in spec.options.ids]
+            ids = spec.options.buttons or spec.options.ids
+            opts = [Option(i, label_key=f"opt.{step}.{i}") for i in ids]
         else:
             opts = [Option(r.id, r.name.model_dump())
                     for r in spec.options.records(self._context(answers))]
         if spec.unknown_button:
             opts.append(Option(UNKNOWN, label_key=f"opt.{step}.unknown"))
         return opts
+
+    def answer_option(self, step: str, value: str, answers: Mapping[str, str]) -> Option | None:
+        """The option a stored answer reads as (a fixed id behind one-tap buttons included)."""
+        found = next((o for o in self.options(step, answers) if o.id == value), None)
+        if found is None and isinstance(SPEC[step].options, Fixed) \
+                and value in self.values(step, answers):
+            found = Option(value, label_key=f"opt.{step}.{value}")
+        return found
+
+    def values(self, step: str, answers: Mapping[str, str]) -> set[str]:
+        """The answers this step may store (its options, or its fixed ids behind buttons)."""
+        spec = SPEC.get(step)
+        if spec is None:
+            return set()
+        if isinstance(spec.options, Fixed):
+            return {*spec.options.ids, *((UNKNOWN,) if spec.unknown_button else ())}
+        return {o.id for o in self.options(step, answers)}
 
     def asked(self, step: str, answers: Mapping[str, str]) -> bool:
         """Whether this step is asked given the other answers (never its own: an answer does
@@ -239,7 +257,10 @@ class Dialog:
         """A button was pressed; stale when it belongs to another dialog or step."""
         if dialog_id != state.dialog_id or step != state.step or state.pending:
             return Outcome(state, "stale")
-        if option not in {o.id for o in self.options(step, state.answers)}:
+        button = _button(step, option)
+        if button is not None:
+            return Outcome(self._apply(state, step, button))
+        if option not in self.values(step, state.answers):
             return Outcome(state, "stale")
         return Outcome(self._answer(state, step, option))
 
@@ -276,7 +297,7 @@ class Dialog:
         if step == "target":
             if self._target_key_known(option):
                 return Outcome(self._set_target(cleared, option))
-        elif step == state.step and option in {o.id for o in self.options(step, state.answers)}:
+        elif step == state.step and option in self.values(step, state.answers):
             return Outcome(self._answer(cleared, step, option))
         return Outcome(cleared, "stale")
 
@@ -318,10 +339,13 @@ class Dialog:
     def _apply(self, state: DialogState, step: str, found: Parsed) -> DialogState:
         """A parsed typed answer, and the answers to the next steps it gives ("oui, deux")."""
         moved = self._answer(state, step, found.option, found.beside)
+        given: list[str] = []
         for nxt, option in found.then.items():
-            if moved.step == nxt and option in {o.id for o in self.options(nxt, moved.answers)}:
+            if moved.step == nxt and option in self.values(nxt, moved.answers):
                 moved = self._answer(moved, nxt, option)
-        return moved
+                given.append(nxt)
+        # Steps answered with this one stay out of the history: Back returns to this question.
+        return replace(moved, history=tuple(s for s in moved.history if s not in given))
 
     def _answer(self, state: DialogState, step: str, option: str,
                 beside: Mapping[str, str] | None = None) -> DialogState:
@@ -413,10 +437,18 @@ class Dialog:
         if spec.parse is not None and (found := spec.parse(text, self._context(answers))):
             return found
         match = self._matcher(spec, answers).match(text)
-        return Parsed(match.key, match.sure) if match else None
+        if match is None:
+            return None
+        button = _button(spec.name, match.key)
+        if button is not None:
+            return replace(button, sure=match.sure)
+        return Parsed(match.key, match.sure)
 
     def _matcher(self, spec: StepSpec, answers: Mapping[str, str]) -> Matcher:
         options = self.options(spec.name, answers)
+        if isinstance(spec.options, Fixed) and spec.options.buttons:  # the ids' words too
+            options += [Option(i, label_key=f"opt.{spec.name}.{i}") for i in spec.options.ids
+                        if i not in spec.options.buttons]
         key = spec.name + ":" + ",".join(o.id for o in options)
         if key not in self._matchers:
             names: list[tuple[str, str]] = []
@@ -444,6 +476,13 @@ class Dialog:
         for r in kb.world_regions.values():
             names += [(f"region:{r.id}", n) for n in (r.name.fr, r.name.en)]
         return names
+
+
+def _button(step: str, option: str) -> Parsed | None:
+    """What a one-tap button of this step stands for (None: not such a button)."""
+    options = SPEC[step].options if step in SPEC else None
+    buttons = options.buttons if isinstance(options, Fixed) else None
+    return (buttons or {}).get(option)
 
 
 def _is_unknown(text: str) -> bool:

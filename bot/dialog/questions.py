@@ -51,6 +51,9 @@ OVERSEAS = "outre-mer"  # the home region whose schemes depend on the territory
 TERRITORIES = ("guadeloupe", "martinique", "guyane", "reunion", "mayotte", "collectivite")
 YES_NO = ("yes", "no")
 LARGE_CONTRACT_TURNOVER = 1_000_000  # below it, contracts of several million euros are implied out
+# The question is asked from this turnover: between the two, contracts of several million euros
+# are rare enough that the schemes for them stay "to confirm", one line away, without a question.
+LARGE_CONTRACT_QUESTION_TURNOVER = 10_000_000
 VIE_PLANS = ("none", "maybe", "yes")
 VIE_COUNTS = ("1", "2", "3", "4")  # "4" reads "4 or more"
 

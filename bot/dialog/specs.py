@@ -59,9 +59,12 @@ Condition = Callable[[Context], bool]
 
 @dataclass(frozen=True)
 class Fixed:
-    """Options with fixed ids, labelled by the templates' key `opt.<step>.<id>`."""
+    """Options with fixed ids, labelled by the templates' key `opt.<step>.<id>`. `buttons`, when
+    given, are shown instead: each answers this step and the next ones in one tap (button id ->
+    the answers it gives); the ids stay valid answers (buttons already in chats, typed words)."""
 
     ids: tuple[str, ...]
+    buttons: Mapping[str, Parsed] | None = None
 
 
 def _no_aliases(_: Any) -> Iterable[str]:
@@ -201,9 +204,12 @@ def decides(criterion: CriterionField) -> Condition:
 
 
 def may_sign_large_contracts(ctx: Context) -> bool:
-    """Not when other answers imply "no" (Profile: a turnover under 1 M€, first steps abroad),
-    and only when a scheme still open depends on it."""
-    if implies_no_large_contracts(ctx.answers, ctx.profile.turnover):
+    """From a turnover of 10 M€ (q.LARGE_CONTRACT_QUESTION_TURNOVER), unless other answers imply
+    "no" (first steps abroad), and only when a scheme still open depends on it."""
+    turnover = ctx.profile.turnover
+    if turnover is None or turnover.low is None \
+            or turnover.low < q.LARGE_CONTRACT_QUESTION_TURNOVER \
+            or implies_no_large_contracts(ctx.answers, turnover):
         return False
     return decides(CriterionField.large_contracts)(ctx)
 
@@ -236,8 +242,11 @@ SPECS: tuple[StepSpec, ...] = (
              question_code="q4", clears=("territory",)),
     StepSpec("territory", "s11", Fixed(q.TERRITORIES), question_code="q8", asked=overseas),
     StepSpec("stage", "s7", Fixed(q.STAGES), question_code="q5"),
-    StepSpec("vie", "s8", Fixed(q.VIE_PLANS), question_code="q6", parse=vie_plan,
-             unknown="maybe", clears=("vie_count",), columns=3),
+    # "Yes, 2" in one tap; a "Yes" button from before (s8:yes) still asks how many.
+    StepSpec("vie", "s8", Fixed(q.VIE_PLANS, buttons={
+        "none": Parsed("none"), "maybe": Parsed("maybe"),
+        **{f"yes{n}": Parsed("yes", then={"vie_count": n}) for n in q.VIE_COUNTS}}),
+        question_code="q6", parse=vie_plan, unknown="maybe", clears=("vie_count",)),
     StepSpec("vie_count", "s9", Fixed(q.VIE_COUNTS), question="vie", parse=volunteers,
              unknown=None, asked=plans_vie, columns=4),
     StepSpec("budget", "s10", _bands("budget"), question_code="q7",

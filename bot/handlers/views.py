@@ -151,7 +151,7 @@ class Views:
         typed = Profile.from_answers(answers).budget_eur if step == "budget" else None
         if typed is not None:
             return format_eur(typed, locale)  # the amount typed, rather than its band
-        option = next((o for o in dialog.options(step, answers) if o.id == value), None)
+        option = dialog.answer_option(step, value, answers)
         if option is None:
             return value
         text = (option.label.get(locale) or option.label.get("fr") or value if option.label

@@ -44,8 +44,7 @@ async def run_to_recap_by_buttons(chat: ChatDriver) -> None:
     await chat.press("1 à 10 M€")
     await chat.press("Auvergne-Rhône-Alpes")
     await chat.press("Premiers pas")
-    await chat.press("Oui")
-    await chat.press("2")
+    await chat.press("Oui, 2")
     await chat.press("50 à 150 k€")
     await chat.skip_optional()
 
@@ -63,7 +62,7 @@ async def test_buttons_all_the_way_to_a_plan(app: App) -> None:
     assert progress(shown) == "3"
     for label, expected in (("10 à 49", "4"), ("1 à 10 M€", "5"),
                             ("Auvergne-Rhône-Alpes", "6"), ("Premiers pas", "7"),
-                            ("Oui", "7"), ("2", "8")):
+                            ("Oui, 2", "8")):
         assert progress(await chat.press(label)) == expected, label
     recap = await chat.press("50 à 150 k€")
     recap = await chat.skip_optional() or recap

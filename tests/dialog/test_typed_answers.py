@@ -149,7 +149,7 @@ async def test_a_dialog_typed_from_start_to_recap(app: App) -> None:
 async def test_large_contracts_are_asked_only_above_a_small_turnover(big_app: App) -> None:
     big = ChatDriver(big_app, user_id=3106)
     await big.send("/start")
-    for text in ("saas", "Singapour", "douze", "2 M€", "Bretagne", "j'exporte déjà", "non",
+    for text in ("saas", "Singapour", "douze", "20 M€", "Bretagne", "j'exporte déjà", "non",
                  "45 000 €", "je ne sais pas"):
         shown = await big.send(text)
     assert "plusieurs millions" in shown[-1].text

@@ -137,7 +137,7 @@ async def test_the_real_bot_runs_complete_dialogs_over_http(fake: FakeBotAPI) ->
     unknown = await fr.send("/nimportequoi")
     assert "Je ne connais pas cette commande" in unknown[-1].plain_text
     for label in ("Amérique du Nord", "Canada", "Montréal", "10 à 49", "1 à 10 M€",
-                  "Occitanie", "Premiers pas", "Oui", "2", "20 à 50 k€"):
+                  "Occitanie", "Premiers pas", "Oui, 2", "20 à 50 k€"):
         await fr.press(label)
     await fr.skip_optional()
     plan = text_of(await fr.press("Voir mon plan"))

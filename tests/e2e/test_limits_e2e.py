@@ -26,9 +26,11 @@ async def test_a_person_tapping_fast_through_the_dialog_is_never_cut(fake: FakeB
     await user.send("/start")
     presses = 0
     for label in ("SaaS", "Amérique du Nord", "États-Unis", "San Francisco", "10 à 49",
-                  "1 à 10 M€", "Auvergne-Rhône-Alpes", "Premiers pas", "Oui", "2",
+                  "1 à 10 M€", "Auvergne-Rhône-Alpes", "Premiers pas", "Oui, 2",
                   "50 à 150 k€"):
-        for again in (label, "Retour", label) if label != "SaaS" else (label,):
+        # The VIE answer ("Oui, 2" is one tap) is changed twice: as many presses as before.
+        for again in ((label,) if label == "SaaS" else (label, "Retour") * 2 + (label,)
+                      if label == "Oui, 2" else (label, "Retour", label)):
             await tap(fake, user, again)
             presses += 1
     await user.skip_optional()

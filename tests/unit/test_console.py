@@ -17,8 +17,7 @@ CONVERSATION = "\n".join([
     "2M",           # typed turnover
     "8",            # Île-de-France (button 8)
     "1",            # first steps
-    "3",            # VIE: yes
-    "2",            # two volunteers
+    "4",            # VIE: "Oui, 2" (yes, and how many, in one tap)
     "2",            # budget 20-50k
     "3 ans",        # typed company age (asked: a scheme open to this profile depends on it)
     "11",           # see my plan

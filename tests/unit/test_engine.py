@@ -86,6 +86,21 @@ def test_vie_none_skips_the_count_and_changing_it_clears_the_count(dialog: Dialo
     assert none.step == "budget" and "vie_count" not in none.answers
 
 
+def test_yes_and_how_many_volunteers_in_one_tap(dialog: Dialog) -> None:
+    state = DialogState("d1", dialog.kb.version, step="vie", history=("stage",))
+    shown = [o.id for o in dialog.question(state).options]
+    assert shown == ["none", "maybe", "yes1", "yes2", "yes3", "yes4"]
+    two = dialog.choose(state, "d1", "vie", "yes2").state
+    assert two.step == "budget" and two.answers["vie"] == "yes"
+    assert two.answers["vie_count"] == "2" and dialog.profile(two).vie_count == 2
+    assert dialog.back(two).state.step == "vie"  # back to the question tapped, not the count
+    # A "Yes" button sent before the one-tap buttons (s8:yes) still means yes, then how many.
+    assert dialog.choose(state, "d1", "vie", "yes").state.step == "vie_count"
+    assert dialog.choose(state, "d1", "vie", "yes9").status == "stale"
+    assert dialog.type(state, "Oui, 3").state.answers.get("vie_count") == "3"
+    assert dialog.type(state, "oui").state.step == "vie_count"
+
+
 @pytest.mark.parametrize(
     ("step", "typed", "option"),
     [("headcount", "12", "h10_49"), ("headcount", "12 salariés", "h10_49"),
@@ -291,12 +306,15 @@ def test_a_small_saas_from_ile_de_france_gets_no_territory_nor_large_contracts(
     assert "territory" not in asked and "large_contracts" not in asked
 
 
-def test_large_contracts_are_asked_from_1_million_turnover_when_a_scheme_depends_on_it(
+def test_large_contracts_are_asked_from_10_million_turnover_when_a_scheme_depends_on_it(
         big: Dialog, dialog: Dialog) -> None:
     exporting = {**BASE, "stage": "exporting"}
-    assert "large_contracts" in walk(big, {**exporting, "turnover": "t1_10m"})
-    assert "large_contracts" in walk(big, {**exporting, "turnover": "unknown"})
-    assert "large_contracts" in walk(dialog, {**exporting, "turnover": "t1_10m"})
+    assert "large_contracts" in walk(big, {**exporting, "turnover": "t10_50m"})
+    assert "large_contracts" in walk(dialog, {**exporting, "turnover": "t50_500m"})
+    # Under 10 M€ (or unknown) it is not asked: the schemes stay to confirm, one line away.
+    assert "large_contracts" not in walk(big, {**exporting, "turnover": "t1_10m"})
+    assert "large_contracts" not in walk(big, {**exporting, "turnover": "unknown"})
+    assert Profile.from_answers({**exporting, "turnover": "t1_10m"}).large_contracts is None
     # A company taking its first steps abroad has no export contract yet: implied "no".
     assert "large_contracts" not in walk(big, {**BASE, "turnover": "t1_10m"})
     assert Profile.from_answers({**BASE, "turnover": "t1_10m"}).large_contracts is False
@@ -410,7 +428,7 @@ def test_a_typed_budget_keeps_its_amount_beside_the_band(dialog: Dialog, typed: 
 
 def test_prefill_accepts_the_new_keys(big: Dialog) -> None:
     state = big.new("d1", {**BASE, "home_region": "outre-mer", "territory": "reunion",
-                           "turnover": "t1_10m", "stage": "exporting", "large_contracts": "yes",
+                           "turnover": "t10_50m", "stage": "exporting", "large_contracts": "yes",
                            "company_age": "a1_3", "budget": "b20_50k",
                            "budget_amount": "30000"})
     assert state.step == RECAP
