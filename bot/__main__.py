@@ -118,7 +118,8 @@ async def run_webhook(settings: Settings, session: BaseSession | None = None,
 
 async def run_console_app(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
     session = ConsoleSession(sys.stdout, clock)
-    app = build_app(settings, session=session, token="42:CONSOLE", clock=clock)
+    app = build_app(settings, session=session, token="42:CONSOLE", clock=clock,
+                    flood_limits=False)
     try:
         await run_console(app, session)
     finally:

@@ -92,7 +92,9 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
                       admin_ids: frozenset[int] = frozenset(),
                       kb_admin: KnowledgeAdmin | None = None,
                       reloader: Reloader | None = None,
-                      clock: Clock = SYSTEM_CLOCK) -> Dispatcher:
+                      clock: Clock = SYSTEM_CLOCK, flood_limits: bool = True) -> Dispatcher:
+    """`flood_limits` False: no per-user flood limits (the console: one person at a terminal,
+    who may paste a whole conversation at once)."""
     dp = Dispatcher(storage=storage,
                     events_isolation=events_isolation or BoundedEventIsolation())
     in_flight = InFlightMiddleware()
@@ -126,16 +128,17 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
     dp["views"] = views
     dp["default_locale"] = default_locale
     locale_mw = LocaleMiddleware(users, default_locale)
-    throttle = ThrottlingMiddleware(renderer, limits_for(kv, clock))
+    throttle = ThrottlingMiddleware(renderer, limits_for(kv, clock)) if flood_limits else None
     for observer in (dp.message, dp.callback_query):
         observer.outer_middleware(locale_mw)
-        observer.outer_middleware(throttle)
+        if throttle is not None:
+            observer.outer_middleware(throttle)
     dp.include_routers(*build_routers())
     return dp
 
 
 def build_app(settings: Settings, session: BaseSession | None = None, token: str | None = None,
-              clock: Clock = SYSTEM_CLOCK) -> App:
+              clock: Clock = SYSTEM_CLOCK, flood_limits: bool = True) -> App:
     """`clock` is the one source of "today" and "now" for everything built here."""
     kb_db = open_knowledge_database(settings.data_dir)
     kb_admin = KnowledgeAdmin(settings.knowledge_dir, settings.data_dir, clock)
@@ -162,7 +165,7 @@ def build_app(settings: Settings, session: BaseSession | None = None, token: str
                            users=users, views=Views(bot, renderer, clock), clock=clock,
                            default_locale=settings.default_locale, kv=kv,
                            events_isolation=isolation, admin_ids=settings.admin_ids,
-                           kb_admin=kb_admin, reloader=reloader)
+                           kb_admin=kb_admin, reloader=reloader, flood_limits=flood_limits)
     dp.shutdown.register(notifier.drain)
     # The knowledge base and templates live as long as the process: keep them out of the
     # garbage collector's generations so its pauses do not grow with the knowledge base.

@@ -61,3 +61,15 @@ def test_a_second_run_on_the_same_data_reaches_its_plan_too(tmp_path: Path) -> N
     for done in (first, second):
         assert done.returncode == 0, done.stderr
         assert "Votre plan export" in done.stdout and "Singapour" in done.stdout
+
+
+def test_a_pasted_conversation_of_typed_answers_is_never_flood_limited(tmp_path: Path) -> None:
+    """One person at a terminal: twelve typed lines at once all answer (no "slow down")."""
+    typed = ["saas", "etats unis", "Boston", "cinq salariés", "800k", "la reunion", "Réunion",
+             "premiers pas", "Peut-être", "30k", "2 ans", "12"]
+    done = run_console("\n".join(typed) + "\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Doucement" not in out
+    assert "Territoire : La Réunion" in out and "Budget : 30\u202f000\u00a0€" in out
+    assert "Où atterrir" in out and "Scénario : avec un VIE" in out
