@@ -30,6 +30,7 @@ from bot.render.templates import Renderer, format_eur
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 PLAN_SECTIONS = ("plan_header", "plan_landing", "plan_vie", "plan_aid", "plan_budget", "plan_next")
+PLAN_NAMES = ("sector", "headcount", "home_region", "stage", "vie", "budget")
 _NOTICES = {"not_understood": "notice_not_understood", "stale": "notice_stale",
             "first": "notice_first"}
 
@@ -129,6 +130,16 @@ class Views:
         return pack(self.renderer.render(locale, name, **context) for name in PLAN_SECTIONS)
 
     # --- labels ----------------------------------------------------------------------------
+
+    def plan_names(self, dialog: Dialog, locale: str,
+                   answers: Mapping[str, str]) -> dict[str, str]:
+        """The answers a plan names, as the user saw them; unanswered and "I don't know" left
+        out (the target is always named: the most precise place given)."""
+        names = {"target": self.answer_label(dialog, locale, "target", answers)}
+        for step in PLAN_NAMES:
+            if answers.get(step) not in (None, UNKNOWN):
+                names[step] = self.answer_label(dialog, locale, step, answers)
+        return names
 
     def answer_label(self, dialog: Dialog, locale: str, question: str,
                      answers: Mapping[str, str]) -> str:

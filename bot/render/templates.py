@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from bot.config import PROJECT_ROOT
 
@@ -44,8 +45,22 @@ def _host(url: object) -> str:
     return urlsplit(str(url)).netloc.removeprefix("www.")
 
 
+def load_texts(directory: Path) -> dict[str, str]:
+    """A locale's words for the shared layouts: every `texts/*.json` of its folder, one key in
+    one file only (a key defined twice is a mistake, refused at start)."""
+    texts: dict[str, str] = {}
+    for path in sorted((directory / "texts").glob("*.json")):
+        for key, value in json.loads(path.read_text(encoding="utf-8")).items():
+            if key in texts:
+                raise ValueError(f"{path}: text {key!r} is already defined in another file")
+            texts[key] = value
+    return texts
+
+
 class Renderer:
-    """Renders `templates/<locale>/<name>.html` and the button labels of `labels.json`."""
+    """Renders `templates/<locale>/<name>.html` and the button labels of `labels.json`; and the
+    layouts shared by both languages, `templates/shared/<name>.html`, whose words come from the
+    locale's `texts/*.json` through `t()`."""
 
     def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
         self.directory = directory
@@ -64,15 +79,31 @@ class Renderer:
         self.env.filters["loc"] = self._loc
         self.env.filters["host"] = _host
         self.env.globals["label"] = self._label
+        self.env.globals["t"] = self._text
         self.labels: dict[str, dict[str, str]] = {
             loc: json.loads((directory / loc / "labels.json").read_text(encoding="utf-8"))
             for loc in LOCALES
         }
+        self.texts: dict[str, dict[str, str]] = {loc: load_texts(directory / loc)
+                                                 for loc in LOCALES}
 
     def render(self, locale: str, name: str, **context: Any) -> str:
         """Render one template; the result is Telegram HTML with surrounding blank lines trimmed."""
         template = self.env.get_template(f"{locale}/{name}.html")
         return template.render(locale=locale, **context).strip()
+
+    def layout(self, locale: str, name: str, **context: Any) -> str:
+        """Render a layout shared by both languages (`templates/shared/<name>.html`)."""
+        template = self.env.get_template(f"shared/{name}.html")
+        return template.render(locale=locale, **context).strip()
+
+    def text(self, locale: str, key: str, **params: Any) -> Markup:
+        """A phrase of the shared layouts, as HTML (our own files may hold <b>, <i>); the values
+        filled in are escaped unless they are markup themselves. A missing key is an error."""
+        raw = self.texts[locale].get(key)
+        if raw is None:
+            raw = self.texts["fr"][key]
+        return Markup(raw).format(**params) if params else Markup(raw)
 
     def label(self, locale: str, key: str, **params: Any) -> str:
         """A plain-text label (buttons are not HTML-parsed by Telegram)."""
@@ -82,6 +113,10 @@ class Renderer:
     @pass_context
     def _label(self, ctx: Context, key: str, **params: Any) -> str:
         return self.label(ctx["locale"], key, **params)
+
+    @pass_context
+    def _text(self, ctx: Context, key: str, **params: Any) -> Markup:
+        return self.text(ctx["locale"], key, **params)
 
     @pass_context
     def _eur(self, ctx: Context, amount: float) -> str:

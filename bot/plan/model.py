@@ -1,0 +1,136 @@
+"""What a plan holds, independent of how it is shown: a summary that fits one phone screen, the
+sections shown on demand, and every source with its date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.advice.budget import Span
+from bot.advice.engine import Advice
+from bot.dialog.questions import Band
+from bot.kb.models import Source, Text
+
+SECTIONS = ("landing", "vie", "aid", "sources")
+"""The sections a plan opens on demand, in the order of their buttons and of the PDF."""
+
+MAX_ACTIONS = 3
+MAX_WARNINGS = 2
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """One source as a plan shows it: a short link with its date, and how far to trust it."""
+
+    url: str
+    date: dt.date
+    confidence: str  # high, medium, low, unverified
+    date_kind: str = "verified"  # what the date means (issue 14 adds "published", "checked")
+
+    @classmethod
+    def of(cls, source: Source) -> SourceRef:
+        return cls(str(source.url), source.verified, source.confidence.value)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One of the first things to do: who, why in a few words, and that organisation's own page.
+
+    key: regional_tfe, national_tfe, landing, landing_via_tfe, financing, aid.
+    why: a reason key the templates word (`plan.why.<why>`); why_value fills it."""
+
+    key: str
+    who: str
+    url: str | None  # None: no page of the organisation's own is known (the name is shown)
+    why: str
+    why_value: str = ""
+    source: SourceRef | None = None
+
+
+@dataclass(frozen=True)
+class Warning:
+    """What must be confirmed, and with whom (at most two on the first screen).
+
+    key: confirm_aid, vie_two_alone, vie_unpriced, landing_unverified, no_landing."""
+
+    key: str
+    subject: str  # the scheme, place or option concerned
+    who: str | None = None  # with whom to confirm it
+    detail: Text | None = None  # the condition, as the source words it (shown in sections)
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """The budget as a yes or no: the first-year estimate beside the user's budget, or why there
+    is none.
+
+    kind: within, partly, above, below, unknown (no budget given), none (no estimate).
+    reason (kind "none"): vie_unpriced, nothing_priced."""
+
+    kind: str
+    total: Span | None = None
+    with_one_vie: bool = False  # VIE "maybe": the estimate is the scenario with one volunteer
+    user_amount: int | None = None
+    user_band: Band | None = None
+    edge: int | None = None  # what the total is compared with (amount, or the band's edge)
+    gap: int | None = None
+    gap_high: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    budget: BudgetLine
+    actions: tuple[Action, ...]
+    warnings: tuple[Warning, ...]
+    aid_count: int  # schemes that fit this project (eligible, to confirm, on application)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One block of a section. kind picks how it is shown; value is the advice object
+    (LandingAdvice, VieRule, VieAdvice, BudgetEstimate, AidVerdict...)."""
+
+    kind: str
+    value: Any
+    sources: tuple[SourceRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str  # one of SECTIONS
+    items: tuple[Item, ...]
+
+    @property
+    def sources(self) -> tuple[SourceRef, ...]:
+        return unique(s for item in self.items for s in item.sources)
+
+    def of_kind(self, kind: str) -> tuple[Item, ...]:
+        return tuple(item for item in self.items if item.kind == kind)
+
+
+@dataclass(frozen=True)
+class Plan:
+    advice: Advice
+    today: dt.date
+    kb_version: str
+    summary: Summary
+    sections: tuple[Section, ...] = field(default=())
+
+    def section(self, key: str) -> Section:
+        return next(s for s in self.sections if s.key == key)
+
+    @property
+    def sources(self) -> tuple[SourceRef, ...]:
+        """Every source of the plan, once, in the order of the sections."""
+        return unique(s for section in self.sections for s in section.sources)
+
+
+def unique(refs: Iterable[SourceRef]) -> tuple[SourceRef, ...]:
+    """Sources in order, each URL once (the first date seen for it)."""
+    seen: dict[str, SourceRef] = {}
+    for ref in refs:
+        seen.setdefault(ref.url, ref)
+    return tuple(seen.values())

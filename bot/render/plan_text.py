@@ -1,0 +1,38 @@
+"""The plan as Telegram HTML: the summary (one phone screen) and each section on demand, from
+the layouts shared by both languages. Rendering only: the advice is in the Plan already."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.kb.snapshot import KnowledgeBase
+from bot.plan.model import SECTIONS, Plan
+from bot.render.templates import Renderer
+
+SUMMARY_MAX_CHARS = 1200
+"""Visible characters of the first screen (a phone shows about this much without scrolling)."""
+
+
+class PlanText:
+    """Renders a Plan; `names` are the profile's answers as the user saw them (target, sector,
+    headcount, home_region, stage, vie, budget), labels the dialog knows how to word."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    def _context(self, plan: Plan, kb: KnowledgeBase, names: Mapping[str, str]) -> dict[str, Any]:
+        return {"p": plan, "s": plan.summary, "a": plan.advice, "kb": kb, "names": names,
+                "today": plan.today,
+                # the per-locale templates still included by some sections read these two
+                "target": names.get("target", ""), "sector": names.get("sector", "")}
+
+    def summary(self, plan: Plan, kb: KnowledgeBase, locale: str,
+                names: Mapping[str, str]) -> str:
+        return self.renderer.layout(locale, "plan_summary", **self._context(plan, kb, names))
+
+    def section(self, plan: Plan, key: str, kb: KnowledgeBase, locale: str,
+                names: Mapping[str, str]) -> str:
+        if key not in SECTIONS:
+            raise KeyError(key)
+        return self.renderer.layout(locale, f"plan_{key}", **self._context(plan, kb, names))
