@@ -32,7 +32,10 @@ class PlanText:
         return self.renderer.layout(locale, "plan_summary", **self._context(plan, kb, names))
 
     def section(self, plan: Plan, key: str, kb: KnowledgeBase, locale: str,
-                names: Mapping[str, str]) -> str:
+                names: Mapping[str, str], full: bool = False) -> str:
+        """One section as one Telegram message (at most 4096 characters); `full`: everything
+        the section holds, every source beside its fact, for the PDF (no length limit)."""
         if key not in SECTIONS:
             raise KeyError(key)
-        return self.renderer.layout(locale, f"plan_{key}", **self._context(plan, kb, names))
+        return self.renderer.layout(locale, f"plan_{key}", full=full,
+                                    **self._context(plan, kb, names))
