@@ -15,13 +15,13 @@ import pytest
 
 from bot.advice.engine import Advice, advise
 from bot.advice.vie import find_allowance, whole_eur
-from bot.clock import FixedClock
 from bot.dialog.engine import Dialog, DialogState
 from bot.dialog.profile import Profile
 from bot.dialog.questions import BUDGET
-from bot.handlers.views import Views
 from bot.kb.models import Allowance, VieCountry
 from bot.kb.snapshot import KnowledgeBase
+from bot.plan.build import build_plan
+from bot.render.plan_text import PlanText
 from bot.render.templates import Renderer, format_eur
 from tests.conftest import TODAY
 from tests.e2e.fake_api import parse_html
@@ -142,21 +142,12 @@ def answers_grid(kb: KnowledgeBase) -> Iterator[dict[str, str]]:
 
 
 def sections(kb: KnowledgeBase, renderer: Renderer, locale: str,
-             answers: dict[str, str]) -> tuple[Advice, str, str]:
-    """The advice and the plain text of the rendered VIE and budget sections."""
+             answers: dict[str, str], full: bool = False) -> tuple[Advice, str, str]:
+    """The advice and the plain text of the VIE part and the budget part of the 🧑‍💼 section."""
     dialog = Dialog(kb, renderer.labels)
     state = DialogState("d1", kb.version, step="done", answers=answers)
-    views = Views(bot=None, renderer=renderer, clock=FixedClock.on(TODAY))  # type: ignore[arg-type]
     advice = advise(dialog.profile(state), kb, TODAY)
-    text = parse_html("\n".join(views.plan_messages(locale, dialog, state, advice))).text
-    vie_title = "Le VIE pour votre projet" if locale == "fr" else "The VIE for your project"
-    budget_title = ("Budget de la première année" if locale == "fr"
-                    else "First-year budget")
-    aid_title = "💶"
-    start, middle = text.index(vie_title), text.index(budget_title)
-    vie = text[start:text.index(aid_title, start)]
-    end = text.find("📞", middle)
-    return advice, vie, text[middle:end if end > 0 else None]
+    return (advice, *rendered(kb, renderer, locale, advice, full))
 
 
 FIT_PHRASES = {
@@ -169,22 +160,27 @@ SCENARIO = {"fr": "Scénario : avec un VIE", "en": "Scenario: with one VIE"}
 
 
 def rendered(kb: KnowledgeBase, renderer: Renderer, locale: str,
-             advice: Advice) -> tuple[str, str]:
-    """The VIE and budget sections alone, rendered as the views render them (faster than the
-    whole plan, for the grid)."""
-    context = {"a": advice, "kb": kb, "today": TODAY, "target": "-", "sector": "-"}
-    vie, budget = (parse_html(renderer.render(locale, name, **context)).text
-                   for name in ("plan_vie", "plan_budget"))
-    return vie, budget
+             advice: Advice, full: bool = False) -> tuple[str, str]:
+    """The 🧑‍💼 section as Telegram shows it (or in full, as the PDF does), cut in two: the
+    budget (from 🧮 to the next heading) and the rest, about the VIE."""
+    plan = build_plan(advice, kb, TODAY)
+    text = parse_html(PlanText(renderer).section(plan, "vie", kb, locale, {"target": "-"},
+                                                 full=full)).text
+    start = text.index("🧮")
+    ends = [text.find(renderer.text(locale, key), start)
+            for key in ("sec.vie.two", "sec.vie.hosting", "sec.vie.rules")]
+    end = min(e for e in ends if e > 0)
+    return text[:start] + text[end:], text[start:end]
 
 
 @pytest.mark.parametrize("locale", ("fr", "en"))
 def test_every_displayed_formula_equals_its_total(kb: KnowledgeBase, renderer: Renderer,
                                                   locale: str) -> None:
     checked = fits = scenarios = 0
-    for answers in answers_grid(kb):
+    for n, answers in enumerate(answers_grid(kb)):
         advice = advise(Profile.from_answers(answers), kb, TODAY)
-        vie, budget = rendered(kb, renderer, locale, advice)
+        # what Telegram shows, and every other profile in full (the PDF) too
+        vie, budget = rendered(kb, renderer, locale, advice, full=n % 2 == 1)
         for text in (vie, budget):
             for line, low, high, shown_low, shown_high in formulas(text, locale):
                 assert (low, high) == (shown_low, shown_high), (answers, line)
@@ -324,6 +320,14 @@ def test_vie_cost_aid_only_when_a_vie_is_considered(kb: KnowledgeBase) -> None:
         assert bool(vie_only) == considered, vie
 
 
+def two_vie(renderer: Renderer, locale: str, vie: str) -> str:
+    """The answer to "two VIE with no other employee there?", up to the next heading."""
+    start = vie.index(renderer.text(locale, "sec.vie.two"))
+    ends = [vie.find(renderer.text(locale, key), start)
+            for key in ("sec.vie.hosting", "sec.vie.rules")]
+    return vie[start:min(e for e in ends if e > 0)]
+
+
 def test_two_vie_is_answered_where_the_rules_answer_it(kb: KnowledgeBase,
                                                        renderer: Renderer) -> None:
     rule = next(r for r in kb.vie_rules.values() if r.topic == "two_volunteers")
@@ -335,8 +339,15 @@ def test_two_vie_is_answered_where_the_rules_answer_it(kb: KnowledgeBase,
                    "target_country": country, "target_city": "", "stage": "first_steps",
                    "vie": "yes", "vie_count": "2", "budget": "b50_150k"}
         for locale in ("fr", "en"):
+            _, vie, _ = sections(kb, renderer, locale, answers, full=True)
+            answer = two_vie(renderer, locale, vie)
+            assert rule.text.get(locale)[:40] in answer
+            assert renderer.label(locale, "two.to_check") not in answer, (country, locale)
+            # Telegram: the general rule, unless the country's own rule answers instead
             _, vie, _ = sections(kb, renderer, locale, answers)
-            answer = vie[vie.index("Deux VIE" if locale == "fr" else "Two VIE"):]
-            assert rule.text.fr[:40] in answer if locale == "fr" else rule.text.en[:40] in answer
+            answer = two_vie(renderer, locale, vie)
+            own = record.two_volunteers_note
+            assert (own.get(locale).rstrip(".") if own and record.two_volunteers_alone
+                    != "general" else rule.text.get(locale)[:40]) in answer, (country, locale)
             assert renderer.label(locale, "two.to_check") not in answer, (country, locale)
             assert "À vérifier auprès" not in answer and "To check with" not in answer
