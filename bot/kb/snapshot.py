@@ -24,10 +24,10 @@ from bot.kb.models import (
 
 def rule_signature(aid: Aid) -> tuple[object, ...]:
     """What a verdict on this scheme depends on: two schemes with the same signature get the
-    same verdict for any profile (the criteria's notes included, as the plan shows them; the
-    conditions only by whether one could exclude, each verdict lists its own scheme's)."""
+    same verdict for any profile (the criteria's notes included, as the plan shows them, and
+    the conditions that could exclude, which the verdict lists)."""
     return (aid.status, aid.valid_from, aid.valid_to, aid.selection, bool(aid.unsourced),
-            any(c.kind is ConditionKind.exclusion for c in aid.conditions), tuple(
+            tuple(c for c in aid.conditions if c.kind is ConditionKind.exclusion), tuple(
                 (c.field, c.op, tuple(c.value) if isinstance(c.value, list) else c.value,
                  c.note, c.years) for c in aid.criteria))
 
