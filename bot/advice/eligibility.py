@@ -54,13 +54,42 @@ class CriterionResult:
 
 
 @dataclass(frozen=True)
-class AidVerdict:
-    aid: Aid
+class Judgement:
+    """What a verdict says; schemes with the same rule set share one (see `judge_many`)."""
+
     eligibility: Eligibility
     results: tuple[CriterionResult, ...]
     deciding: CriterionResult | None  # the failing, or first unknown, criterion
     reason: str | None = None  # 'expired', 'not_open_yet' when dates decide
     open_conditions: tuple[Condition, ...] = ()  # conditions that could exclude, deciding first
+
+
+@dataclass(frozen=True)
+class AidVerdict:
+    """One scheme's verdict (two fields only: one is built per scheme judged)."""
+
+    aid: Aid
+    judgement: Judgement
+
+    @property
+    def eligibility(self) -> Eligibility:
+        return self.judgement.eligibility
+
+    @property
+    def results(self) -> tuple[CriterionResult, ...]:
+        return self.judgement.results
+
+    @property
+    def deciding(self) -> CriterionResult | None:
+        return self.judgement.deciding
+
+    @property
+    def reason(self) -> str | None:
+        return self.judgement.reason
+
+    @property
+    def open_conditions(self) -> tuple[Condition, ...]:
+        return self.judgement.open_conditions
 
     @property
     def to_confirm(self) -> tuple[Condition, ...]:
@@ -188,38 +217,43 @@ def open_conditions(aid: Aid) -> tuple[Condition, ...]:
 
 
 def judge(aid: Aid, profile: Profile, today: dt.date) -> AidVerdict:
+    """The scheme's verdict for this profile (see `judgement`)."""
+    return AidVerdict(aid, judgement(aid, profile, today))
+
+
+def judgement(aid: Aid, profile: Profile, today: dt.date) -> Judgement:
     """Closed and proposed schemes are never eligible; dates past their end close a scheme; a
     failing criterion excludes; unsourced schemes are not offered; selections are on application;
     a condition that could exclude keeps the scheme to confirm."""
     results = tuple(judge_criterion(c, profile) for c in aid.criteria)
     if aid.status is AidStatus.closed:
-        return AidVerdict(aid, Eligibility.closed, results, None)
+        return Judgement(Eligibility.closed, results, None)
     if aid.status is AidStatus.proposal:
-        return AidVerdict(aid, Eligibility.proposal, results, None)
+        return Judgement(Eligibility.proposal, results, None)
     if aid.valid_to and aid.valid_to < today:
-        return AidVerdict(aid, Eligibility.closed, results, None, reason="expired")
+        return Judgement(Eligibility.closed, results, None, reason="expired")
     failed = next((r for r in results if r.verdict is Verdict.failed), None)
     if failed:
-        return AidVerdict(aid, Eligibility.not_eligible, results, failed)
+        return Judgement(Eligibility.not_eligible, results, failed)
     unknown = next((r for r in results if r.verdict is Verdict.unknown), None)
     conditions = open_conditions(aid)
     if aid.unsourced:
-        return AidVerdict(aid, Eligibility.unverified, results, unknown, None, conditions)
+        return Judgement(Eligibility.unverified, results, unknown, None, conditions)
     if aid.selection:
-        return AidVerdict(aid, Eligibility.on_application, results, unknown, None, conditions)
+        return Judgement(Eligibility.on_application, results, unknown, None, conditions)
     if aid.valid_from and aid.valid_from > today:
-        return AidVerdict(aid, Eligibility.to_check, results, unknown, "not_open_yet", conditions)
+        return Judgement(Eligibility.to_check, results, unknown, "not_open_yet", conditions)
     if unknown or conditions:
-        return AidVerdict(aid, Eligibility.to_check, results, unknown, None, conditions)
-    return AidVerdict(aid, Eligibility.eligible, results, None)
+        return Judgement(Eligibility.to_check, results, unknown, None, conditions)
+    return Judgement(Eligibility.eligible, results, None)
 
 
 def judge_many(aids: Iterable[Aid], profile: Profile, today: dt.date,
                rule_of: Mapping[str, Hashable]) -> list[AidVerdict]:
     """`judge` for each scheme; schemes with the same rule set (`rule_of`: scheme id -> rule-set
-    key, see snapshot.rule_signature) share one verdict, so the cost follows the number of
-    distinct rule sets."""
-    memo: dict[Hashable, AidVerdict] = {}
+    key, see snapshot.rule_signature) share one judgement, their open conditions included, so the
+    cost follows the number of distinct rule sets."""
+    memo: dict[Hashable, Judgement] = {}
     out: list[AidVerdict] = []
     append, known = out.append, rule_of.get
     for aid in aids:
@@ -228,9 +262,6 @@ def judge_many(aids: Iterable[Aid], profile: Profile, today: dt.date,
             key = rule_signature(aid)
         seen = memo.get(key)
         if seen is None:
-            seen = memo[key] = judge(aid, profile, today)
-            append(seen)
-        else:
-            append(AidVerdict(aid, seen.eligibility, seen.results, seen.deciding, seen.reason,
-                              open_conditions(aid) if seen.open_conditions else ()))
+            seen = memo[key] = judgement(aid, profile, today)
+        append(AidVerdict(aid, seen))
     return out

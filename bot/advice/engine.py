@@ -49,10 +49,17 @@ def advise(profile: Profile, kb: KnowledgeBase, today: dt.date) -> Advice:
     by: dict[Eligibility, list[AidVerdict]] = {e: [] for e in Eligibility}
     for v in verdicts:
         by[v.eligibility].append(v)
-    offered = [v for e in OFFERED for v in by[e]]  # best first
-    usable = [v for v in offered if serves(v.aid, needs)]
-    refused = [v for v in by[Eligibility.not_eligible] if serves(v.aid, needs)]
-    other = [v for v in [*offered, *by[Eligibility.not_eligible]] if not serves(v.aid, needs)]
+    usable: list[AidVerdict] = []  # offered (best first) and serving this project
+    refused: list[AidVerdict] = []
+    other: list[AidVerdict] = []  # offered, then not eligible, serving other projects
+    served: dict[tuple[Need, ...], bool] = {}  # `serves` once per distinct list of needs
+    for e in (*OFFERED, Eligibility.not_eligible):
+        serving = refused if e is Eligibility.not_eligible else usable
+        for v in by[e]:
+            ok = served.get(key := tuple(v.aid.needs))
+            if ok is None:
+                ok = served[key] = serves(v.aid, needs)
+            (serving if ok else other).append(v)
     landing = recommend_landing(profile, kb)
     vie = vie_advice(profile, kb)
     return Advice(

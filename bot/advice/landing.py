@@ -9,7 +9,10 @@ FIT): `_rank_key` reads its keys in order, the first difference decides.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from types import MappingProxyType
 
 from bot.dialog.profile import Profile
@@ -71,13 +74,39 @@ def recommend_landing(profile: Profile, kb: KnowledgeBase) -> tuple[LandingAdvic
     country = profile.country
     if not country:
         return ()
-    candidates: dict[str, Landing] = {r.id: r for r in kb.landing_in_country(country)}
-    candidates.update({r.id: r for r in kb.landing.values() if country in r.covers})
-    offered = [(rec, level) for rec in candidates.values()
-               if (level := landing_level(rec, profile)) and _offered(rec, profile)]
-    offered.sort(key=lambda pair: _rank_key(pair[0], pair[1], profile))
+    chosen: list[tuple[Landing, str]] = []
+    for block in _blocks(profile, kb, country):
+        offered = [(rec, level) for rec in block
+                   if (level := landing_level(rec, profile)) and _offered(rec, profile)]
+        chosen += heapq.nsmallest(MAX_LANDING - len(chosen), offered,
+                                  key=lambda pair: _rank_key(pair[0], pair[1], profile))
+        if len(chosen) == MAX_LANDING:
+            break
     return tuple(LandingAdvice(rec, level, _landing_reasons(rec, level, profile))
-                 for rec, level in offered[:MAX_LANDING])
+                 for rec, level in chosen)
+
+
+def _blocks(profile: Profile, kb: KnowledgeBase, country: str) -> Iterator[Iterable[Landing]]:
+    """The candidates in blocks that `_rank_key`'s first keys order whole (the company's own
+    region's offices; then by tier, the French offices before the rest), so the best few are
+    taken from the first blocks without ranking the whole country."""
+    if profile.home_region:
+        yield kb.landing_for_home(profile.home_region)
+    for tier in _tiers(profile, kb, country):
+        others = [rec for rec in tier if not rec.home_regions]
+        yield [rec for rec in others if rec.kind in OFFICIAL_KINDS]
+        yield [rec for rec in others if rec.kind not in OFFICIAL_KINDS]
+
+
+def _tiers(profile: Profile, kb: KnowledgeBase, country: str) -> Iterator[Iterable[Landing]]:
+    """The records of each tier of `_rank_key`, in order, gathered only when asked for."""
+    city = profile.city
+    if city:
+        yield chain(kb.landing_at(country, city), kb.landing_at(country, None))
+        yield (rec for rec in kb.landing_in_country(country) if rec.city not in (None, city))
+    else:
+        yield kb.landing_in_country(country)
+    yield kb.landing_covering(country)
 
 
 def landing_level(rec: Landing, profile: Profile) -> str | None:

@@ -24,10 +24,10 @@ from bot.kb.models import (
 
 def rule_signature(aid: Aid) -> tuple[object, ...]:
     """What a verdict on this scheme depends on: two schemes with the same signature get the
-    same verdict for any profile (the criteria's notes included, as the plan shows them; the
-    conditions only by whether one could exclude, each verdict lists its own scheme's)."""
+    same verdict for any profile (the criteria's notes included, as the plan shows them, and
+    the conditions that could exclude, which the verdict lists)."""
     return (aid.status, aid.valid_from, aid.valid_to, aid.selection, bool(aid.unsourced),
-            any(c.kind is ConditionKind.exclusion for c in aid.conditions), tuple(
+            tuple(c for c in aid.conditions if c.kind is ConditionKind.exclusion), tuple(
                 (c.field, c.op, tuple(c.value) if isinstance(c.value, list) else c.value,
                  c.note, c.years) for c in aid.criteria))
 
@@ -60,6 +60,10 @@ class KnowledgeBase:
     _by_country: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
     _by_region: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
     _by_city: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
+    _by_place: dict[tuple[str, str | None], list[Landing]] = field(init=False, repr=False,
+                                                                   compare=False)
+    _covering: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
+    _landing_by_home: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
     _aid_open: list[Aid] = field(init=False, repr=False, compare=False)
     _aid_by_home: dict[str, list[Aid]] = field(init=False, repr=False, compare=False)
     _rule_ids: dict[str, int] = field(init=False, repr=False, compare=False)
@@ -68,16 +72,28 @@ class KnowledgeBase:
         by_country: dict[str, list[Landing]] = {}
         by_region: dict[str, list[Landing]] = {}
         by_city: dict[str, list[Landing]] = {}
+        by_place: dict[tuple[str, str | None], list[Landing]] = {}
+        covering: dict[str, list[Landing]] = {}
+        by_home: dict[str, list[Landing]] = {}
         for rec in self.landing.values():
             by_country.setdefault(rec.country, []).append(rec)
+            by_place.setdefault((rec.country, rec.city), []).append(rec)
             if rec.city:
                 by_city.setdefault(rec.city, []).append(rec)
+            for covered in dict.fromkeys(rec.covers):
+                if covered != rec.country:
+                    covering.setdefault(covered, []).append(rec)
+            for region in dict.fromkeys(rec.home_regions):
+                by_home.setdefault(region, []).append(rec)
             country = self.countries.get(rec.country)
             if country is not None:
                 by_region.setdefault(country.world_region, []).append(rec)
         object.__setattr__(self, "_by_country", by_country)
         object.__setattr__(self, "_by_region", by_region)
         object.__setattr__(self, "_by_city", by_city)
+        object.__setattr__(self, "_by_place", by_place)
+        object.__setattr__(self, "_covering", covering)
+        object.__setattr__(self, "_landing_by_home", by_home)
         aid_open: list[Aid] = []
         aid_by_home: dict[str, list[Aid]] = {}
         for aid in self.aid.values():
@@ -125,3 +141,15 @@ class KnowledgeBase:
 
     def landing_in_region(self, world_region: str) -> list[Landing]:
         return self._by_region.get(world_region, [])
+
+    def landing_at(self, country: str, city: str | None) -> list[Landing]:
+        """The country's records in this city; with None, those serving the whole country."""
+        return self._by_place.get((country, city), [])
+
+    def landing_covering(self, country: str) -> list[Landing]:
+        """Records in other countries whose `covers` names this one."""
+        return self._covering.get(country, [])
+
+    def landing_for_home(self, home_region: str) -> list[Landing]:
+        """Records reserved to companies from this French region (its own offices)."""
+        return self._landing_by_home.get(home_region, [])
