@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from html.parser import HTMLParser
+from typing import cast
 
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 from markupsafe import Markup
 
 from bot.advice.budget import Span
@@ -51,6 +54,14 @@ SYMBOLS: dict[str, str] = {
 }
 """The plan's symbols, as glyphs DejaVu Sans has. Other emoji (section icons) are dropped."""
 
+KEPT = frozenset(
+    [*range(0x20, 0x7F), *range(0xA0, 0x180),  # Latin-1, Latin Extended-A
+     *range(0x2000, 0x2070), *range(0x20A0, 0x20D0),  # punctuation, currencies
+     *range(0x2100, 0x2150), *range(0x2190, 0x2200), *range(0x2200, 0x2300),  # ℹ, →, ≤
+     *range(0x25A0, 0x2600), *map(ord, "⚠✓✗✎⊘⇄…"), *range(0xFB00, 0xFB07)])
+"""The characters a PDF can show: what French and English plans use and the SYMBOLS' glyphs.
+Anything else is dropped rather than drawn as a missing-glyph box."""
+
 INVISIBLE = frozenset("\ufe0e\ufe0f\u200d\u20e3")
 """Emoji joiners and variation selectors: nothing to draw once the emoji is gone."""
 
@@ -69,9 +80,9 @@ RANGE_COLOUR, BUDGET_COLOUR, BAND_COLOUR = (190, 210, 230), (70, 150, 90), (185,
 
 @cache
 def _covered() -> frozenset[int]:
-    """Code points every one of the vendored faces draws."""
-    faces = [set(TTFont(FONT_DIR / name, lazy=True)["cmap"].getBestCmap())
-             for name in set(FONT_FILES.values())]
+    """Code points every face the documents embed draws (KEPT, less what DejaVu lacks)."""
+    faces = [set(TTFont(io.BytesIO(data), lazy=True)["cmap"].getBestCmap())
+             for data in _fonts().values()]
     return frozenset(set.intersection(*faces))
 
 
@@ -160,14 +171,45 @@ def runs(markup: str) -> list[Run]:
 # --- the document ---------------------------------------------------------------------------
 
 
+@cache
+def _fonts() -> dict[str, bytes]:
+    """The vendored faces cut down, once per process, to the characters a plan may use
+    (KEPT): each document then parses a small font instead of 6,000 glyphs, and embeds a
+    subset of it."""
+    from fontTools import subset
+
+    options = subset.Options()
+    options.layout_features = []  # no shaping: fpdf2 places glyphs one by one
+    options.notdef_outline = True
+    options.glyph_names = True
+    options.name_IDs = ["*"]
+    options.hinting = False
+    options.drop_tables += ["FFTM"]
+    out: dict[str, bytes] = {}
+    for name in set(FONT_FILES.values()):
+        font = TTFont(FONT_DIR / name, lazy=True)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=KEPT)
+        subsetter.subset(font)
+        buffer = io.BytesIO()
+        font.save(buffer)
+        out[name] = buffer.getvalue()
+    return out
+
+
 class _Doc(FPDF):
     def __init__(self, footer_text: str) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.footer_text = footer_text
+        faces = _fonts()
         for style, name in FONT_FILES.items():
-            self.add_font(FAMILY, style, FONT_DIR / name)
+            # add_font() wants a file; the cut-down face is in memory (fpdf2 reads the path
+            # only for text shaping, which the plan does not use)
+            key = f"{FAMILY.lower()}{style}"
+            self.fonts[key] = TTFFont(self, io.BytesIO(faces[name]), key, style)  # type: ignore[arg-type]
         self.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
         self.set_auto_page_break(True, margin=MARGIN_BOTTOM)
+        self.c_margin = 0
         self.set_text_color(*INK)
 
     @property
@@ -182,54 +224,152 @@ class _Doc(FPDF):
         self.set_text_color(*INK)
 
     def heading(self, text: str, size: float = H2_PT, space: float = 3.0) -> None:
-        if self.get_y() > self.h - MARGIN_BOTTOM - 30:
+        if self.will_page_break(30):
             self.add_page()
-        self.set_font(FAMILY, "B", size)
-        self.set_text_color(*INK)
-        self.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        self.flow([Run(text, bold=True)], size, size * 0.5)
         y = self.get_y() + 1
         self.set_draw_color(*RULE)
         self.set_line_width(0.3)
         self.line(self.l_margin, y, self.l_margin + self.width, y)
         self.set_y(y + space)
 
-    def flow(self, items: list[Run], size: float = BODY_PT, line: float = LINE) -> None:
-        """Write runs as Telegram shows them: a newline breaks the line, a blank line is a
-        short gap, a blockquote is indented in grey."""
-        at_start, breaks, quote = True, 0, 0
-        for run in items:
-            if run.quote != quote:
-                if not at_start:
-                    self.ln(line)
-                quote = run.quote
-                self.set_left_margin(MARGIN_X + QUOTE_INDENT * quote)
-                self.set_x(self.l_margin)
-                at_start, breaks = True, 1  # the tag already broke the line
-            for i, piece in enumerate(run.text.split("\n")):
-                if i:
-                    breaks += 1
-                    if breaks == 1:
-                        self.ln(line)
-                    elif breaks == 2:
-                        self.ln(line * 0.5)
-                    at_start = True
-                if at_start:
-                    piece = piece.lstrip()
-                if not piece:
-                    continue
-                self._style(run, size)
-                self.write(line, piece, link=run.href or "")
-                at_start, breaks = False, 0
-        if not at_start:
-            self.ln(line)
-        self.set_left_margin(MARGIN_X)
-        self.set_x(MARGIN_X)
-        self.set_text_color(*INK)
+    def widths(self, style: str) -> Mapping[int, float]:
+        """Advance widths (thousandths of the font size) of a face, by code point."""
+        return cast(TTFFont, self.fonts[f"{FAMILY.lower()}{style}"]).cw
 
-    def _style(self, run: Run, size: float) -> None:
-        style = ("B" if run.bold else "") + ("I" if run.italic else "")
-        self.set_font(FAMILY, style, size - (0.5 if run.quote else 0))
-        self.set_text_color(*(LINK if run.href else GREY if run.quote or run.italic else INK))
+    def text_width(self, text: str, style: str, size: float) -> float:
+        widths = self.widths(style)
+        return sum(widths[ord(c)] for c in text) * size / 1000 / self.k
+
+    def flow(self, items: list[Run], size: float = BODY_PT, line: float = LINE,
+             indent: float = 0.0, colour: tuple[int, int, int] | None = None) -> None:
+        """Write runs as Telegram shows them: a newline breaks the line, a blank line is a
+        short gap, a blockquote is indented in grey. Lines are broken here (at spaces, inside a
+        word only when it is wider than the line), then drawn one styled piece at a time."""
+        for quote, pieces in _lines(items):
+            if pieces is None:
+                self.set_y(self.get_y() + line * 0.5)
+                continue
+            left = self.l_margin + indent + QUOTE_INDENT * quote
+            self.lay_line(pieces, left, self.l_margin + self.width - left, size, line, colour)
+
+    def lay_line(self, pieces: list[tuple[Run, str]], left: float, width: float, size: float,
+                 line: float, colour: tuple[int, int, int] | None) -> None:
+        """One hard line (no newline inside), wrapped to `width`."""
+        words: list[tuple[Run, str, float, float]] = []  # run, word, width, its space's width
+        for run, text in pieces:
+            style, run_size = _style(run), size - (0.5 if run.quote else 0)
+            space = self.text_width(" ", style, run_size)
+            lead = len(text) - len(text.lstrip(" "))
+            if lead and words:  # "<b>x</b> y": the space belongs after the previous word
+                prev = words[-1]
+                words[-1] = (prev[0], prev[1], prev[2], prev[3] + space * lead)
+            for word in re.findall(r"[^ ]+ *", text):
+                bare = word.rstrip(" ")
+                w = self.text_width(bare, style, run_size)
+                if w > width:  # a long URL: cut it where the line ends
+                    words.extend(self._cut(run, bare, style, run_size, width))
+                    continue
+                words.append((run, bare, w, space * (len(word) - len(bare))))
+        x, out = 0.0, cast(list[tuple[Run, str, float, float]], [])
+        rows: list[list[tuple[Run, str, float, float]]] = []
+        for word in words:
+            if out and x + word[2] > width + 0.01:
+                rows.append(out)
+                out, x = [], 0.0
+            out.append(word)
+            x += word[2] + word[3]
+        if out:
+            rows.append(out)
+        for row in rows:
+            if self.will_page_break(line):
+                self.add_page()
+            y, cx = self.get_y(), left
+            for run, text, w in _segments(row):
+                # text() at the baseline, as cell() places it, at a fraction of cell()'s cost
+                self._apply(run, size, colour)
+                self.text(cx, y + 0.5 * line + 0.3 * self.font_size, text)
+                if run.href:
+                    self.link(cx, y, w, line, run.href)
+                cx += w
+            self.set_xy(self.l_margin, y + line)
+
+    def _cut(self, run: Run, word: str, style: str, size: float,
+             width: float) -> Iterator[tuple[Run, str, float, float]]:
+        """A word wider than the line, in pieces that fill a line each (the space after a
+        piece is the line's width: the next piece starts a new line)."""
+        widths = self.widths(style)
+        scale = size / 1000 / self.k
+        piece, w = "", 0.0
+        for c in word:
+            cw = widths[ord(c)] * scale
+            if piece and w + cw > width:
+                yield run, piece, w, width
+                piece, w = "", 0.0
+            piece += c
+            w += cw
+        yield run, piece, w, 0.0
+
+    def _apply(self, run: Run, size: float, colour: tuple[int, int, int] | None) -> None:
+        self.set_font(FAMILY, _style(run), size - (0.5 if run.quote else 0))
+        self.set_text_color(*(LINK if run.href else colour if colour is not None
+                              else GREY if run.quote or run.italic else INK))
+
+
+def _style(run: Run) -> str:
+    return ("B" if run.bold else "") + ("I" if run.italic else "")
+
+
+def _lines(items: list[Run]) -> Iterator[tuple[int, list[tuple[Run, str]] | None]]:
+    """Hard lines of runs (quote depth, pieces), None for a blank line between paragraphs.
+    A change of blockquote starts a new line; the newline just inside or after a blockquote
+    tag is the tag's own (Telegram shows no empty line there); leading spaces are dropped (an
+    emoji that led the line is gone)."""
+    pieces: list[tuple[Run, str]] = []
+    quote, blank, swallow = 0, 0, False
+    for run in items:
+        if run.quote != quote:
+            if pieces:
+                yield quote, pieces
+            pieces, quote, swallow, blank = [], run.quote, True, 0
+        for i, text in enumerate(run.text.split("\n")):
+            if i:
+                if pieces:
+                    yield quote, pieces
+                    pieces, blank = [], 0
+                elif swallow:
+                    swallow = False
+                else:
+                    blank += 1
+                    if blank == 1:
+                        yield quote, None
+            if not pieces:
+                text = text.lstrip()
+            if text:
+                pieces.append((run, text))
+                swallow = False
+    if pieces:
+        yield quote, pieces
+
+
+def _segments(row: list[tuple[Run, str, float, float]]) -> Iterator[tuple[Run, str, float]]:
+    """Consecutive words of one run drawn as one piece (the last one's space left out)."""
+    current: Run | None = None
+    text, width = "", 0.0
+    for i, (run, word, w, space) in enumerate(row):
+        last = i == len(row) - 1
+        if current is not None and run is not current:
+            yield current, text, width
+            text, width = "", 0.0
+        current = run
+        text += word
+        width += w
+        if not last and space:
+            if row[i + 1][0] is run:
+                text += " "
+            width += space  # between two runs: a gap, not a drawn space
+    if current is not None:
+        yield current, text, width
 
 
 def render_pdf(plan: Plan, kb: KnowledgeBase, locale: str, names: Mapping[str, str],
@@ -298,32 +438,32 @@ class _Writer:
 
     # --- first page -----------------------------------------------------------------------
 
+    def para(self, markup: str, size: float = BODY_PT, line: float = LINE,
+             indent: float = 0.0, colour: tuple[int, int, int] | None = None,
+             bold: bool = False, italic: bool = False) -> None:
+        """A paragraph of our own texts (which may hold <b>, <i>)."""
+        items = [Run(r.text, r.bold or bold, r.italic or italic, r.href) for r in runs(markup)]
+        self.doc.flow(items, size, line, indent, colour)
+
     def cover(self, target: str) -> None:
         doc, t = self.doc, self.t
-        doc.set_font(FAMILY, "", SMALL_PT)
-        doc.set_text_color(*GREY)
-        doc.cell(0, 5, plain(t("pdf.cover.kicker")), new_x="LMARGIN", new_y="NEXT")
+        self.para(t("pdf.cover.kicker"), SMALL_PT, 5, colour=GREY)
         doc.ln(2)
         doc.heading(plain(t("pdf.cover.title", target=target)), H1_PT, space=4)
-        doc.set_font(FAMILY, "B", BODY_PT)
-        doc.cell(0, LINE + 1, plain(t("pdf.cover.profile")), new_x="LMARGIN", new_y="NEXT")
-        label_w = 55.0
+        self.para(t("pdf.cover.profile"), BODY_PT, LINE + 1, bold=True)
+        label_w = 50.0
         for key, value in self.names.items():
-            doc.set_font(FAMILY, "", BODY_PT)
-            doc.set_text_color(*GREY)
-            doc.cell(label_w, LINE, plain(t(f"pdf.profile.{key}")))
-            doc.set_text_color(*INK)
-            doc.multi_cell(0, LINE, printable(value), new_x="LMARGIN", new_y="NEXT")
+            y = doc.get_y()
+            self.para(t(f"pdf.profile.{key}"), colour=GREY)
+            after_label = doc.get_y()
+            doc.set_y(y)
+            doc.flow([Run(printable(value))], indent=label_w)
+            doc.set_y(max(after_label, doc.get_y()))
         doc.ln(2)
-        doc.set_font(FAMILY, "", BODY_PT)
-        for line in (t("pdf.cover.date", day=self.day(self.plan.today)),
-                     t("pdf.cover.version", version=self.plan.kb_version)):
-            doc.cell(0, LINE, plain(line), new_x="LMARGIN", new_y="NEXT")
+        self.para(t("pdf.cover.date", day=self.day(self.plan.today)))
+        self.para(t("pdf.cover.version", version=self.plan.kb_version))
         doc.ln(1)
-        doc.set_font(FAMILY, "I", SMALL_PT + 0.5)
-        doc.set_text_color(*GREY)
-        doc.multi_cell(0, 4, plain(t("pdf.cover.note")), new_x="LMARGIN", new_y="NEXT")
-        doc.set_text_color(*INK)
+        self.para(t("pdf.cover.note"), SMALL_PT + 0.5, 4, colour=GREY, italic=True)
         doc.ln(5)
 
     def summary(self) -> None:
@@ -350,25 +490,21 @@ class _Writer:
     def sources(self) -> None:
         doc, t = self.doc, self.t
         doc.heading(plain(t("pdf.sources.title")))
-        doc.set_font(FAMILY, "I", SMALL_PT + 0.5)
-        doc.set_text_color(*GREY)
-        doc.multi_cell(0, 4, plain(t("pdf.sources.intro")), new_x="LMARGIN", new_y="NEXT")
+        self.para(t("pdf.sources.intro"), SMALL_PT + 0.5, 4, colour=GREY, italic=True)
         doc.ln(2)
+        size, line, number_w = SMALL_PT + 0.5, 4.2, 9.0
         for n, ref in enumerate(self.plan.sources, 1):
+            if doc.will_page_break(2 * line):
+                doc.add_page()
             date = t(f"plan.date.{ref.date_kind}", day=self.day(ref.date))
             confidence = t(f"pdf.confidence.{ref.confidence}")
-            doc.set_font(FAMILY, "", SMALL_PT + 0.5)
-            doc.set_text_color(*INK)
-            doc.cell(8, 4.2, f"{n}.")
-            doc.set_text_color(*LINK)
-            doc.multi_cell(0, 4.2, ref.url, link=ref.url, new_x="LMARGIN", new_y="NEXT")
-            doc.set_x(doc.l_margin + 8)
-            doc.set_text_color(*GREY)
-            doc.multi_cell(0, 4.2, plain(t("pdf.sources.line", date=date,
-                                           confidence=confidence)),
-                           new_x="LMARGIN", new_y="NEXT")
+            y = doc.get_y()
+            doc.flow([Run(f"{n}.")], size, line)
+            doc.set_y(y)
+            doc.flow([Run(ref.url, href=ref.url)], size, line, indent=number_w)
+            self.para(t("pdf.sources.line", date=date, confidence=confidence), size, line,
+                      indent=number_w, colour=GREY)
             doc.ln(1)
-        doc.set_text_color(*INK)
 
     # --- the budget chart -----------------------------------------------------------------
 
@@ -394,9 +530,8 @@ class _Writer:
 
         top = doc.get_y() + 2
         # cost bar: each item's low figure stacked, then the range up to the total's high end
-        doc.set_font(FAMILY, "B", SMALL_PT + 0.5)
-        doc.set_xy(left, top + 2)
-        doc.cell(label_w, 5, plain(t("pdf.chart.cost")))
+        doc.set_y(top + 2)
+        self.para(t("pdf.chart.cost"), SMALL_PT + 0.5, 5, bold=True)
         start = 0
         for (_, span), colour in zip(costs, COST_COLOURS, strict=False):
             doc.set_fill_color(*colour)
@@ -408,14 +543,12 @@ class _Writer:
                      style="F")
         # budget bar
         btop = top + bar_h + 5
-        doc.set_xy(left, btop + 2)
-        doc.set_text_color(*INK)
-        doc.cell(label_w, 5, plain(t("pdf.chart.budget")))
+        doc.set_y(btop + 2)
+        self.para(t("pdf.chart.budget"), SMALL_PT + 0.5, 5, bold=True)
         low, high = self.budget_edges()
         if low is None and high is None:
-            doc.set_xy(x0, btop + 2)
-            doc.set_font(FAMILY, "I", SMALL_PT)
-            doc.cell(span_w, 5, plain(t("pdf.chart.no_budget")))
+            doc.set_y(btop + 2)
+            self.para(t("pdf.chart.no_budget"), SMALL_PT, 5, indent=label_w, italic=True)
         else:
             solid = low if line.user_amount is None else line.user_amount
             doc.set_fill_color(*BUDGET_COLOUR)
@@ -434,50 +567,35 @@ class _Writer:
         legend: list[tuple[tuple[int, int, int], str]] = [
             (colour, plain(t("pdf.chart.legend", label=label, value=self.span(span))))
             for (label, span), colour in zip(costs, COST_COLOURS, strict=False)]
-        if line.total.high > line.total.low:
-            legend.append((RANGE_COLOUR, plain(t("pdf.chart.legend", label=t("pdf.chart.range"),
+        if len(costs) > 1:
+            legend.append((RANGE_COLOUR, plain(t("pdf.chart.legend", label=t("pdf.chart.total"),
                                                  value=self.span(line.total)))))
         budget_words = self.budget_words()
         if budget_words:
             legend.append((BUDGET_COLOUR, budget_words))
         for colour, words in legend:
             doc.set_fill_color(*colour)
-            y = doc.get_y()
-            doc.rect(left, y + 1, 3.5, 3.5, style="F")
-            doc.set_xy(left + 5, y)
-            doc.set_font(FAMILY, "", SMALL_PT + 0.5)
-            doc.set_text_color(*INK)
-            doc.multi_cell(bar_w - 5, 5, words, new_x="LMARGIN", new_y="NEXT")
+            doc.rect(left, doc.get_y() + 1, 3.5, 3.5, style="F")
+            doc.flow([Run(words)], SMALL_PT + 0.5, 5, indent=5)
         bottom = doc.get_y()
         # the aid that could offset it, beside the bars
-        col = left + bar_w + 6
-        doc.set_xy(col, top - 1)
-        doc.set_left_margin(col)
-        doc.set_font(FAMILY, "B", SMALL_PT + 0.5)
-        doc.multi_cell(0, 4.5, plain(t("pdf.chart.offsets")), new_x="LMARGIN", new_y="NEXT")
+        col = bar_w + 6
+        doc.set_y(top - 1)
+        self.para(t("pdf.chart.offsets"), SMALL_PT + 0.5, 4.5, indent=col, bold=True)
         if not budget.offsets:
-            doc.set_font(FAMILY, "I", SMALL_PT)
-            doc.multi_cell(0, 4, plain(t("pdf.chart.no_offsets")), new_x="LMARGIN",
-                           new_y="NEXT")
+            self.para(t("pdf.chart.no_offsets"), SMALL_PT, 4, indent=col, italic=True,
+                      colour=GREY)
         for v in budget.offsets:
-            doc.set_font(FAMILY, "", SMALL_PT + 0.5)
-            doc.multi_cell(0, 4.2, "• " + printable(v.aid.name.get(self.locale)),
-                           new_x="LMARGIN", new_y="NEXT")
-            doc.set_font(FAMILY, "I", SMALL_PT - 0.5)
-            doc.set_text_color(*GREY)
-            details = [plain(t(f"pdf.verdict.{v.eligibility.value}"))]
-            if v.aid.amount is not None:
-                details.append(plain(t("pdf.chart.offset_amount",
-                                       amount=v.aid.amount.get(self.locale))))
-            doc.multi_cell(0, 3.6, "\n".join(details), new_x="LMARGIN", new_y="NEXT")
-            doc.set_text_color(*INK)
+            doc.flow([Run("• " + printable(v.aid.name.get(self.locale)))], SMALL_PT + 0.5,
+                     4.2, indent=col)
+            self.para(t(f"pdf.verdict.{v.eligibility.value}"), SMALL_PT - 0.5, 3.6,
+                      indent=col + 2.5, colour=GREY, italic=True)
             doc.ln(0.8)
-        doc.set_left_margin(MARGIN_X)
+        if budget.offsets:
+            self.para(t("pdf.chart.offsets_more"), SMALL_PT - 0.5, 3.6, indent=col,
+                      colour=GREY, italic=True)
         doc.set_y(max(bottom, doc.get_y()) + 2)
-        doc.set_font(FAMILY, "I", SMALL_PT)
-        doc.set_text_color(*GREY)
-        doc.multi_cell(0, 4, plain(t("pdf.chart.note")), new_x="LMARGIN", new_y="NEXT")
-        doc.set_text_color(*INK)
+        self.para(t("pdf.chart.note"), SMALL_PT, 4, colour=GREY, italic=True)
 
     def cost_items(self) -> Iterator[tuple[Markup, Span]]:
         """The cost items the plan's estimate adds up (VIE, landing structure)."""
