@@ -36,8 +36,8 @@ from bot.render.templates import default_renderer, format_date, format_eur
 
 FONT_DIR = PROJECT_ROOT / "assets" / "fonts"
 FAMILY = "DejaVu"
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf",
-              "BI": "DejaVuSans-Bold.ttf"}  # bold italic is rare in a plan: bold stands in
+FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
+"""The faces by fpdf2 style; bold italic is rare in a plan: bold stands in (_style)."""
 
 SYMBOLS: dict[str, str] = {
     "✅": "✓", "☑": "✓", "✔": "✓",
@@ -56,9 +56,8 @@ SYMBOLS: dict[str, str] = {
 
 KEPT = frozenset(
     [*range(0x20, 0x7F), *range(0xA0, 0x180),  # Latin-1, Latin Extended-A
-     *range(0x2000, 0x2070), *range(0x20A0, 0x20D0),  # punctuation, currencies
-     *range(0x2100, 0x2150), *range(0x2190, 0x2200), *range(0x2200, 0x2300),  # ℹ, →, ≤
-     *range(0x25A0, 0x2600), *map(ord, "⚠✓✗✎⊘⇄…"), *range(0xFB00, 0xFB07)])
+     *range(0x2000, 0x2070), *range(0x20A0, 0x20C1),  # punctuation, currencies
+     *map(ord, "ℹ№™←↑→↓⇄−±×÷≈≠≤≥∞√∆∑◦●○■□▪▫▲▶▼◀⚠✓✗✎⊘")])
 """The characters a PDF can show: what French and English plans use and the SYMBOLS' glyphs.
 Anything else is dropped rather than drawn as a missing-glyph box."""
 
@@ -207,6 +206,8 @@ class _Doc(FPDF):
             # only for text shaping, which the plan does not use)
             key = f"{FAMILY.lower()}{style}"
             self.fonts[key] = TTFFont(self, io.BytesIO(faces[name]), key, style)  # type: ignore[arg-type]
+        self.face_widths = {style: cast(TTFFont, self.fonts[f"{FAMILY.lower()}{style}"]).cw
+                   for style in FONT_FILES}
         self.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
         self.set_auto_page_break(True, margin=MARGIN_BOTTOM)
         self.c_margin = 0
@@ -235,7 +236,7 @@ class _Doc(FPDF):
 
     def widths(self, style: str) -> Mapping[int, float]:
         """Advance widths (thousandths of the font size) of a face, by code point."""
-        return cast(TTFFont, self.fonts[f"{FAMILY.lower()}{style}"]).cw
+        return self.face_widths[style]
 
     def text_width(self, text: str, style: str, size: float) -> float:
         widths = self.widths(style)
@@ -317,7 +318,7 @@ class _Doc(FPDF):
 
 
 def _style(run: Run) -> str:
-    return ("B" if run.bold else "") + ("I" if run.italic else "")
+    return "B" if run.bold else "I" if run.italic else ""
 
 
 def _lines(items: list[Run]) -> Iterator[tuple[int, list[tuple[Run, str]] | None]]:
