@@ -495,7 +495,7 @@ class _Writer:
         doc.ln(2)
         size, line, number_w = SMALL_PT + 0.5, 4.2, 9.0
         for n, ref in enumerate(self.plan.sources, 1):
-            if doc.will_page_break(2 * line):
+            if doc.will_page_break(3 * line + 1):  # a URL on two lines and its date
                 doc.add_page()
             date = t(f"plan.date.{ref.date_kind}", day=self.day(ref.date))
             confidence = t(f"pdf.confidence.{ref.confidence}")
