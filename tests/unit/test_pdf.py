@@ -210,3 +210,24 @@ def test_filename(kb: KnowledgeBase, renderer: Renderer, profile: str, locale: s
 def test_filename_without_a_place(kb: KnowledgeBase, renderer: Renderer) -> None:
     plan, names = make(kb, renderer, PROFILES["every answer unknown"], "fr")
     assert pdf_filename(plan, kb, "fr", {**names, "target": "—"}) == "plan-export-2026-12-01.pdf"
+
+
+def test_telegram_html_becomes_styled_runs() -> None:
+    from bot.render.pdf import runs
+
+    got = runs('✅ <b>Bold</b> and <i>it &amp; al</i>\n<a href="https://x.fr/a?b=1&amp;c=2">x.fr</a>'
+               '<blockquote expandable>quoted <b>bit</b></blockquote><tg-spoiler>kept</tg-spoiler>')
+    assert [(r.text, r.bold, r.italic, r.href, r.quote) for r in got] == [
+        ("✓ ", False, False, None, 0), ("Bold", True, False, None, 0),
+        (" and ", False, False, None, 0), ("it & al", False, True, None, 0),
+        ("\n", False, False, None, 0), ("x.fr", False, False, "https://x.fr/a?b=1&c=2", 0),
+        ("quoted ", False, False, None, 1), ("bit", True, False, None, 1),
+        ("kept", False, False, None, 0)]
+
+
+def test_every_source_is_a_link_to_its_full_url(kb: KnowledgeBase, renderer: Renderer) -> None:
+    plan, names = make(kb, renderer, PROFILES["saas to san francisco, no VIE, 15 k"], "fr")
+    reader, _ = read(render_pdf(plan, kb, "fr", names, PlanText(renderer)))
+    uris = {annot.get_object()["/A"]["/URI"] for page in reader.pages
+            for annot in page.get("/Annots", [])}
+    assert {ref.url for ref in plan.sources} <= uris
