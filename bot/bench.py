@@ -168,12 +168,15 @@ def synthetic(kb: KnowledgeBase, factor: int, distinct: bool = False) -> Knowled
     return replace(kb, landing=landing, aid=aid)
 
 
+BENCH_PROFILE = {
+    "sector": "saas", "target_region": "north_america", "target_country": "us",
+    "target_city": "san-francisco", "headcount": "h10_49", "turnover": "t1_10m",
+    "home_region": "bretagne", "stage": "first_steps", "vie": "yes", "vie_count": "2",
+    "budget": "b50_150k"}
+
+
 def bench_advice(kb: KnowledgeBase, runs: int) -> dict[str, Any]:
-    profile = Profile.from_answers({
-        "sector": "saas", "target_region": "north_america", "target_country": "us",
-        "target_city": "san-francisco", "headcount": "h10_49", "turnover": "t1_10m",
-        "home_region": "bretagne", "stage": "first_steps", "vie": "yes", "vie_count": "2",
-        "budget": "b50_150k"})
+    profile = Profile.from_answers(BENCH_PROFILE)
     results: dict[str, Any] = {}
     for factor, distinct in ((1, False), (10, False), (100, False), (100, True)):
         base = kb if factor == 1 else synthetic(kb, factor, distinct)
@@ -187,6 +190,35 @@ def bench_advice(kb: KnowledgeBase, runs: int) -> dict[str, Any]:
         results[f"x{factor}" + ("_distinct" if distinct else "")] = {
             **summary(samples), "landing": len(base.landing), "aid": len(base.aid)}
     return results
+
+
+def bench_pdf(kb: KnowledgeBase, runs: int) -> dict[str, Any]:
+    """The plan as a PDF for a typical profile (the advice bench's: San Francisco, 2 VIE):
+    the first rendering in a process (fonts cut, templates compiled), then render time
+    p50/p99 and the document's size."""
+    from bot.dialog.engine import Dialog, DialogState
+    from bot.handlers.views import Views
+    from bot.plan.build import build_plan
+    from bot.render.pdf import render_pdf
+    from bot.render.plan_text import PlanText
+    from bot.render.templates import Renderer
+
+    renderer = Renderer()
+    dialog = Dialog(kb, renderer.labels)
+    views = Views(bot=None, renderer=renderer, clock=FixedClock.on(TODAY))  # type: ignore[arg-type]
+    state = DialogState("bench", kb.version, step="done", answers=dict(BENCH_PROFILE))
+    plan = build_plan(advise(dialog.profile(state), kb, TODAY), kb, TODAY)
+    names = views.plan_names(dialog, "fr", state.answers)
+    text = PlanText(renderer)
+    start = time.perf_counter()
+    data = render_pdf(plan, kb, "fr", names, text)
+    first = time.perf_counter() - start
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        data = render_pdf(plan, kb, "fr", names, text)
+        samples.append(time.perf_counter() - start)
+    return {**summary(samples), "first_ms": first * 1000, "size_kb": len(data) / 1024}
 
 
 def bench_writes(stored: list[int], writes: int) -> dict[str, Any]:
@@ -420,6 +452,7 @@ async def main_async(quick: bool) -> dict[str, Any]:
         "ratio_p99_vs_echo": first["p99_ms"] / echo["p99_ms"] if echo["p99_ms"] else None,
         "growth_p99_1k_to_max": dialog[str(stored[-1])]["p99_ms"] / first["p99_ms"],
         "advice": bench_advice(kb, 50 if quick else 200),
+        "pdf": bench_pdf(kb, 20 if quick else 100),
         "writes_by_stored_users": bench_writes(stored, 2_000 if quick else 10_000),
         "memory": bench_memory(10_000 if quick else 100_000),
         "cold_start": await bench_cold_start(2 if quick else 5),
@@ -452,6 +485,9 @@ def table(results: dict[str, Any]) -> str:
     lines.append(_row("bare aiogram echo update", results["echo_baseline"]))
     for name, s in results["advice"].items():
         lines.append(_row(f"advice, base {name:<13} ({s['aid']:>5} aid)", s))
+    p = results["pdf"]
+    lines.append(_row("PDF of a typical plan", p))
+    lines.append(f"PDF: {p['size_kb']:.0f} KB; first in a process {p['first_ms']:.0f} ms")
     for count, s in results["writes_by_stored_users"].items():
         lines.append(_row(f"durable write, {count:>7} stored users", s))
     m = results["memory"]
