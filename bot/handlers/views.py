@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot
+from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, LinkPreviewOptions
 
 from bot.advice.engine import advise
 from bot.clock import SYSTEM_CLOCK, Clock
@@ -27,6 +29,7 @@ from bot.plan.build import build_plan
 from bot.plan.model import Plan
 from bot.render import keyboards
 from bot.render.callbacks import plan_token
+from bot.render.pdf import pdf_filename, render_pdf
 from bot.render.plan_text import PlanText
 from bot.render.split import first_message
 from bot.render.templates import Renderer, format_eur
@@ -170,6 +173,22 @@ class Views:
         await self.edit(chat_id, message_id, text, keyboards.section_keyboard(
             self.renderer, locale, state.dialog_id, plan_token(dialog.kb.version, state.answers),
             plan.summary.aid_count, section))
+
+    async def plan_pdf(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState,
+                       plan: Plan | None = None) -> int:
+        """The complete plan as a PDF document, rendered off the event loop while the chat shows
+        "sending a file"; returns the document's message id."""
+        plan = plan or self.plan_of(dialog, state)
+        names = self.plan_names(dialog, locale, state.answers)
+        await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+        data = await asyncio.to_thread(render_pdf, plan, dialog.kb, locale, names,
+                                       self.plan_text)
+        sent = await self.bot.send_document(
+            chat_id, BufferedInputFile(data, filename=pdf_filename(plan, dialog.kb, locale,
+                                                                   names)),
+            caption=self.renderer.render(locale, "plan_pdf", target=names["target"],
+                                         day=plan.today))
+        return sent.message_id
 
     # --- labels ----------------------------------------------------------------------------
 
