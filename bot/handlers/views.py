@@ -151,6 +151,15 @@ class Views:
                                        plan_token(dialog.kb.version, state.answers),
                                        plan.summary.aid_count)
 
+    def section_text(self, locale: str, dialog: Dialog, state: DialogState, plan: Plan,
+                     section: str) -> str:
+        """A section as one message: one longer than Telegram allows is cut between items,
+        with a pointer to the PDF (which holds all of it)."""
+        return first_message(self.plan_text.section(plan, section, dialog.kb, locale,
+                                                    self.plan_names(dialog, locale,
+                                                                    state.answers)),
+                             self.renderer.text(locale, "plan.cut"))
+
     async def plan(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState) -> Plan:
         """The plan as one message, its summary, with a button per section and the PDF."""
         plan = self.plan_of(dialog, state)
@@ -166,10 +175,7 @@ class Views:
             await self.edit(chat_id, message_id, self.summary(locale, dialog, state, plan),
                             self.plan_keyboard(locale, dialog, state, plan))
             return
-        text = first_message(self.plan_text.section(plan, section, dialog.kb, locale,
-                                                    self.plan_names(dialog, locale,
-                                                                    state.answers)),
-                             self.renderer.text(locale, "plan.cut"))
+        text = self.section_text(locale, dialog, state, plan, section)
         await self.edit(chat_id, message_id, text, keyboards.section_keyboard(
             self.renderer, locale, state.dialog_id, plan_token(dialog.kb.version, state.answers),
             plan.summary.aid_count, section))

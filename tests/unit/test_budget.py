@@ -22,6 +22,7 @@ from bot.dialog.questions import BUDGET
 from bot.handlers.views import Views
 from bot.kb.models import Allowance, VieCountry
 from bot.kb.snapshot import KnowledgeBase
+from bot.plan.model import SECTIONS
 from bot.render.templates import Renderer, format_eur
 from tests.conftest import TODAY
 from tests.e2e.fake_api import parse_html
@@ -147,14 +148,18 @@ def sections(kb: KnowledgeBase, renderer: Renderer, locale: str,
     dialog = Dialog(kb, renderer.labels)
     state = DialogState("d1", kb.version, step="done", answers=answers)
     views = Views(bot=None, renderer=renderer, clock=FixedClock.on(TODAY))  # type: ignore[arg-type]
-    advice = advise(dialog.profile(state), kb, TODAY)
-    text = parse_html("\n".join(views.plan_messages(locale, dialog, state, advice))).text
+    plan = views.plan_of(dialog, state)
+    advice = plan.advice
+    names = views.plan_names(dialog, locale, answers)
+    # each section as its layout words it (before Telegram's cut): VIE carries the budget
+    text = parse_html("\n".join(views.plan_text.section(plan, key, kb, locale, names)
+                                for key in SECTIONS)).text
     vie_title = "Le VIE pour votre projet" if locale == "fr" else "The VIE for your project"
     budget_title = ("Budget de la première année" if locale == "fr"
                     else "First-year budget")
     aid_title = "💶"
     start, middle = text.index(vie_title), text.index(budget_title)
-    vie = text[start:text.index(aid_title, start)]
+    vie = text[start:min(text.index(aid_title, start), middle)]  # the budget follows the VIE
     end = text.find("📞", middle)
     return advice, vie, text[middle:end if end > 0 else None]
 
