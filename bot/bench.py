@@ -71,8 +71,10 @@ async def timed(dp: Dispatcher, bot: Bot, update: Update, samples: list[float]) 
     samples.append(time.perf_counter() - start)
 
 
-async def run_dialogs(app: App, users: int, first_id: int) -> list[float]:
-    """Complete dialogs (typed answers, then the plan button) for `users` users."""
+async def run_dialogs(app: App, users: int, first_id: int,
+                      plan_presses: list[tuple[float, list[str]]] | None = None) -> list[float]:
+    """Complete dialogs (typed answers, then the plan button) for `users` users; with
+    `plan_presses`, each plan button's time and the Bot API methods it called."""
     samples: list[float] = []
     session: LocalSession = app.bot.session  # type: ignore[assignment]
     for n in range(users):
@@ -88,7 +90,11 @@ async def run_dialogs(app: App, users: int, first_id: int) -> list[float]:
         plan = next(b.callback_data for row in recap.reply_markup.inline_keyboard for b in row
                     if b.callback_data and b.callback_data.startswith("n:") and ":plan" in
                     b.callback_data)
+        mark = len(session.requests)
         await timed(app.dispatcher, app.bot, press(user, recap, plan), samples)
+        if plan_presses is not None:
+            plan_presses.append((samples[-1], [type(r).__name__ for r in
+                                               session.requests[mark:]]))
         session.requests.clear()
         session.messages.clear()
     return samples
@@ -148,6 +154,71 @@ async def bench_dialogs(stored: list[int], dialogs: int) -> dict[str, Any]:
             await app.close()
         results[str(count)] = summary(samples)
     return results
+
+
+async def bench_plan(dialogs: int) -> dict[str, Any]:
+    """Showing a plan: the plan button's update (p50/p99) and the Bot API calls it makes, beside
+    the echo bot's calls per update; and the summary's render alone (the Plan built once)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        app = build_app(settings_for(Path(tmp)), session=LocalSession(), token="42:BENCH",
+                        clock=FixedClock.on(TODAY))
+        await run_dialogs(app, 3, 1)  # warm-up
+        gc.collect()
+        presses: list[tuple[float, list[str]]] = []
+        await run_dialogs(app, dialogs, 6_000_000, presses)
+        await app.close()
+    calls = [methods for _, methods in presses]
+    echo_bot = Bot("42:BENCH", session=LocalSession())
+    dp = Dispatcher()
+
+    @dp.message(F.text)
+    async def echo(msg: Message) -> None:
+        await msg.answer(msg.text or "")
+
+    await dp.feed_update(echo_bot, message(User(id=1, is_bot=False, first_name="E"), "hello"))
+    echo_calls = [type(r).__name__ for r in echo_bot.session.requests]  # type: ignore[attr-defined]
+    await echo_bot.session.close()
+    return {"plan_update": summary([t for t, _ in presses]),
+            "api_calls_per_plan": statistics.mean(len(c) for c in calls),
+            "messages_per_plan": statistics.mean(c.count("SendMessage") for c in calls),
+            "api_methods_per_plan": sorted(set(m for c in calls for m in c)),
+            "echo_api_calls_per_update": len(echo_calls),
+            "summary_render": bench_summary(load_directory(PROJECT_ROOT / "knowledge"),
+                                            dialogs * 10)}
+
+
+def bench_summary(kb: KnowledgeBase, runs: int) -> dict[str, Any]:
+    """PlanText.summary alone, over a few contrasting profiles, each Plan built once."""
+    from bot.dialog.engine import DONE, Dialog, DialogState
+    from bot.handlers.views import Views
+    from bot.render.templates import Renderer
+
+    renderer = Renderer()
+    dialog = Dialog(kb, renderer.labels)
+    views = Views(bot=None, renderer=renderer, clock=FixedClock.on(TODAY))  # type: ignore[arg-type]
+    profiles = [
+        {"sector": "saas", "target_region": "asia", "target_country": "sg",
+         "target_city": "singapore", "headcount": "h10_49", "turnover": "t1_10m",
+         "home_region": "bretagne", "stage": "first_steps", "vie": "yes", "vie_count": "2",
+         "budget": "b20_50k"},
+        {"sector": "games", "target_region": "north_america", "target_country": "us",
+         "target_city": "boston", "headcount": "h0_9", "turnover": "t0_1m",
+         "home_region": "normandie", "stage": "exporting", "vie": "none", "budget": "b0_20k"},
+        {"sector": "unknown", "target_region": "asia", "target_country": "unknown",
+         "headcount": "unknown", "turnover": "unknown", "home_region": "unknown",
+         "stage": "unknown", "vie": "maybe", "budget": "unknown"},
+    ]
+    built = []
+    for answers in profiles:
+        state = DialogState("bench", kb.version, step=DONE, answers=answers)
+        built.append((state, views.plan_of(dialog, state)))
+    samples: list[float] = []
+    for i in range(runs):
+        state, plan = built[i % len(built)]
+        start = time.perf_counter()
+        views.summary("fr" if i % 2 else "en", dialog, state, plan)
+        samples.append(time.perf_counter() - start)
+    return summary(samples)
 
 
 def synthetic(kb: KnowledgeBase, factor: int, distinct: bool = False) -> KnowledgeBase:
@@ -451,6 +522,7 @@ async def main_async(quick: bool) -> dict[str, Any]:
         "echo_baseline": echo,
         "ratio_p99_vs_echo": first["p99_ms"] / echo["p99_ms"] if echo["p99_ms"] else None,
         "growth_p99_1k_to_max": dialog[str(stored[-1])]["p99_ms"] / first["p99_ms"],
+        "plan": await bench_plan(dialogs),
         "advice": bench_advice(kb, 50 if quick else 200),
         "pdf": bench_pdf(kb, 20 if quick else 100),
         "writes_by_stored_users": bench_writes(stored, 2_000 if quick else 10_000),
@@ -483,6 +555,13 @@ def table(results: dict[str, Any]) -> str:
     for count, s in results["dialog_updates_by_stored_users"].items():
         lines.append(_row(f"dialog update, {count:>7} stored users", s))
     lines.append(_row("bare aiogram echo update", results["echo_baseline"]))
+    plan = results["plan"]
+    lines.append(_row("plan button update (one plan shown)", plan["plan_update"]))
+    lines.append(_row("plan summary render (Plan built)", plan["summary_render"]))
+    lines.append(f"Bot API calls to show a plan: {plan['api_calls_per_plan']:g} "
+                 f"({', '.join(plan['api_methods_per_plan'])}; "
+                 f"{plan['messages_per_plan']:g} message); "
+                 f"echo bot: {plan['echo_api_calls_per_update']} per update")
     for name, s in results["advice"].items():
         lines.append(_row(f"advice, base {name:<13} ({s['aid']:>5} aid)", s))
     p = results["pdf"]

@@ -9,6 +9,7 @@ import re
 import secrets
 import sys
 from collections.abc import AsyncGenerator
+from pathlib import Path
 from typing import Any, TextIO
 
 from aiogram import Bot
@@ -17,14 +18,17 @@ from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageText,
     GetMe,
+    SendDocument,
     SendMessage,
     SendPhoto,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     Chat,
+    Document,
     InlineKeyboardMarkup,
     Message,
     PhotoSize,
@@ -60,9 +64,13 @@ class LocalSession(BaseSession):
         self.keyboard_message: Message | None = None
         self._next_id = 0
 
-    def _message(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> Message:
-        self._next_id += 1
-        return Message(message_id=self._next_id, date=self.clock.now(),
+    def _message(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
+                 message_id: int | None = None) -> Message:
+        """A message the bot sent, or (message_id given) the new state of one it edited."""
+        if message_id is None:
+            self._next_id += 1
+            message_id = self._next_id
+        return Message(message_id=message_id, date=self.clock.now(),
                        chat=Chat(id=chat_id, type="private"), from_user=CONSOLE_BOT,
                        text=text, reply_markup=markup)
 
@@ -79,8 +87,9 @@ class LocalSession(BaseSession):
         elif isinstance(method, SendMessage | EditMessageText):
             markup = method.reply_markup
             keyboard = markup if isinstance(markup, InlineKeyboardMarkup) else None
+            edited = method.message_id if isinstance(method, EditMessageText) else None
             result = self._message(int(method.chat_id or CONSOLE_USER_ID), method.text or "",
-                                   keyboard)
+                                   keyboard, edited)
             self.messages.append(result)
             if keyboard is not None:
                 self.keyboard_message = result
@@ -92,6 +101,17 @@ class LocalSession(BaseSession):
                              photo=[PhotoSize(file_id=f"local-photo-{self._next_id}",
                                               file_unique_id=f"lp{self._next_id}",
                                               width=320, height=320)])
+            self.messages.append(result)
+        elif isinstance(method, SendDocument):
+            self._next_id += 1
+            upload = method.document
+            name = (upload.filename if isinstance(upload, BufferedInputFile) else None) or "file"
+            result = Message(message_id=self._next_id, date=self.clock.now(),
+                             chat=Chat(id=int(method.chat_id or CONSOLE_USER_ID), type="private"),
+                             from_user=CONSOLE_BOT, caption=method.caption,
+                             document=Document(file_id=f"local-doc-{self._next_id}",
+                                               file_unique_id=f"ld{self._next_id}",
+                                               file_name=name))
             self.messages.append(result)
         return result  # type: ignore[no-any-return]
 
@@ -106,11 +126,15 @@ class LocalSession(BaseSession):
 
 
 class ConsoleSession(LocalSession):
-    """Prints messages as text and buttons as numbered choices."""
+    """Prints messages as text and buttons as numbered choices; a document the bot sends (the
+    plan's PDF) is written to a file in `documents` (default: the current directory) and its
+    path printed."""
 
-    def __init__(self, out: TextIO, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, out: TextIO, clock: Clock = SYSTEM_CLOCK,
+                 documents: Path | None = None) -> None:
         super().__init__(clock)
         self.out = out
+        self.documents = documents
         self.buttons: list[str] = []
 
     def on_request(self, method: TelegramMethod[Any]) -> None:
@@ -118,9 +142,28 @@ class ConsoleSession(LocalSession):
             self._print_message(method.text or "", method.reply_markup)
         elif isinstance(method, SendPhoto):
             self._print_message("[image] " + (method.caption or ""), method.reply_markup)
+        elif isinstance(method, SendDocument) and isinstance(method.document,
+                                                             BufferedInputFile):
+            path = self._save(method.document)
+            self._print_message(f"[document] {path}\n" + (method.caption or ""),
+                                method.reply_markup)
         elif isinstance(method, AnswerCallbackQuery) and method.text:
             self.out.write(f"\n({method.text})\n")
             self.out.flush()
+
+    def _save(self, upload: BufferedInputFile) -> Path:
+        """Write a sent file; a different file of the same name already there is kept (the new
+        one gets a number)."""
+        folder = (self.documents or Path.cwd()).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        name = Path(upload.filename or "document").name
+        path = folder / name
+        number = 1
+        while path.exists() and path.read_bytes() != upload.data:
+            number += 1
+            path = folder / f"{Path(name).stem}-{number}{Path(name).suffix}"
+        path.write_bytes(upload.data)
+        return path
 
     def _print_message(self, text: str, markup: Any) -> None:
         self.out.write("\n" + html_to_text(text) + "\n")

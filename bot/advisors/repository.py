@@ -190,7 +190,8 @@ class AdvisorRepository:
                                        handoffs=handoffs)
 
     async def set_handoff_message(self, client_id: int, advisor_id: int,
-                                  message_id: int | None) -> None:
+                                  message_id: int | list[int] | None) -> None:
+        """The message(s) a hand-off sent the advisor, to delete if consent is withdrawn."""
         record = await self.referral(client_id)
         if record is None:
             return

@@ -15,6 +15,7 @@ from bot.handlers import (
     fallback,
     groups,
     kb_admin,
+    plan,
     privacy,
     questionnaire,
     referral,
@@ -61,5 +62,5 @@ def build_routers() -> list[Router]:
     routers = [groups.build_router(), errors.build_router(), kb_admin.build_router(),
                advisor.build_router(), referral.build_router(), sharing.build_router(),
                commands.build_router(), privacy.build_router(), alerts.build_router(),
-               questionnaire.build_router(), fallback.build_router()]
+               plan.build_router(), questionnaire.build_router(), fallback.build_router()]
     return [run_filters_inline(router) for router in routers]

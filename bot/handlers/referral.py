@@ -17,9 +17,10 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, User
+from markupsafe import Markup
 
 from bot.advisors.repository import AdvisorRepository, parse_payload
-from bot.dialog.engine import Dialog
+from bot.dialog.engine import DONE, Dialog, DialogState
 from bot.dialog.registry import Dialogs
 from bot.dialog.specs import question_of
 from bot.handlers.commands import begin
@@ -101,17 +102,28 @@ async def after_plan(user: User, chat_id: int, dialog_id: str,
 
 async def hand_off(user: User, advisor_id: int, advisors: AdvisorRepository,
                    users: UserRepository, dialogs: Dialogs, views: Views) -> None:
-    """Send the advisor the client's answers, the knowledge version and how to reach them."""
+    """Send the advisor the client's answers, how to reach them and the plan: its summary in
+    the message, the whole of it as a PDF document."""
     plan = ((await users.get(user.id)) or {}).get("last_plan") or {}
     answers = {str(k): str(v) for k, v in dict(plan.get("answers") or {}).items()}
     dialog = dialogs.get(str(plan.get("kb_version") or "") or None)
     locale = await advisor_locale(users, advisor_id)
+    state = DialogState(dialog_id="handoff", kb_version=dialog.kb.version, step=DONE,
+                        answers=answers)
+    built = views.plan_of(dialog, state)
     text = views.renderer.render(
         locale, "handoff_advisor", client_id=user.id, client_name=user.full_name,
         username=user.username, rows=answer_rows(views, dialog, locale, answers),
-        kb_version=plan.get("kb_version") or dialog.kb.version, date=plan.get("date"))
-    message_id = await _send_to_advisor(views.bot, advisor_id, text)
-    await advisors.set_handoff_message(user.id, advisor_id, message_id)
+        kb_version=plan.get("kb_version") or dialog.kb.version, date=plan.get("date"),
+        summary=Markup(views.summary(locale, dialog, state, built)))
+    sent = [await _send_to_advisor(views.bot, advisor_id, text)]
+    if sent[0] is not None:
+        try:
+            sent.append(await views.plan_pdf(advisor_id, locale, dialog, state, built))
+        except TelegramAPIError as exc:
+            log.warning("hand-off PDF to advisor %s not sent: %s", advisor_id, exc)
+    await advisors.set_handoff_message(user.id, advisor_id,
+                                       [m for m in sent if m is not None] or None)
 
 
 async def withdraw(client_id: int, advisors: AdvisorRepository, users: UserRepository,
@@ -125,9 +137,11 @@ async def withdraw(client_id: int, advisors: AdvisorRepository, users: UserRepos
             advisor_id = int(handoff["advisor_id"])
         except (KeyError, TypeError, ValueError):
             continue
-        if handoff.get("message"):
+        sent = handoff.get("message")
+        # The message and its PDF (a single id: a hand-off made before the PDF existed).
+        for message_id in sent if isinstance(sent, list) else [sent] if sent else []:
             try:
-                await views.bot.delete_message(advisor_id, int(handoff["message"]))
+                await views.bot.delete_message(advisor_id, int(message_id))
             except TelegramAPIError as exc:  # older than 48 hours, already deleted...
                 log.info("hand-off message to advisor %s not deleted: %s", advisor_id, exc)
         locale = await advisor_locale(users, advisor_id)

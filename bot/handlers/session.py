@@ -6,7 +6,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 
 from bot.dialog.engine import DialogState
-from bot.render.callbacks import CODE_STEPS, AnswerCb, NavCb
+from bot.render.callbacks import CODE_STEPS, PDF, AnswerCb, NavCb, PlanCb
 
 
 class Questionnaire(StatesGroup):
@@ -27,7 +27,8 @@ async def save_dialog(state: FSMContext, dialog_state: DialogState) -> None:
 
 async def on_current_question(state: FSMContext | None, data: str | None) -> bool:
     """Whether a button belongs to the keyboard of the question the dialog is on: an option
-    of the current step, or navigation (back, yes/no, recap, plan) in the current dialog."""
+    of the current step, or navigation (back, yes/no, recap, plan, the plan's sections) in
+    the current dialog."""
     if state is None or not data:
         return False
     current = await load_dialog(state)
@@ -39,6 +40,9 @@ async def on_current_question(state: FSMContext | None, data: str | None) -> boo
             return option.d == current.dialog_id and CODE_STEPS.get(option.s) == current.step
         if data.startswith(f"{NavCb.__prefix__}{NavCb.__separator__}"):
             return NavCb.unpack(data).d == current.dialog_id
+        if data.startswith(f"{PlanCb.__prefix__}{PlanCb.__separator__}"):
+            pressed = PlanCb.unpack(data)  # the PDF, heavier, stays within the tap limits
+            return pressed.d == current.dialog_id and pressed.s != PDF
     except (TypeError, ValueError):  # forged or malformed data
         return False
     return False

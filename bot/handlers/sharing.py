@@ -18,10 +18,10 @@ from aiogram.types import (
     InputTextMessageContent,
     Message,
 )
+from markupsafe import Markup
 
-from bot.advice.engine import advise
 from bot.advisors.repository import AdvisorRepository, parse_payload
-from bot.dialog.engine import DONE, DialogState
+from bot.dialog.engine import DONE, Dialog, DialogState
 from bot.dialog.registry import Dialogs
 from bot.handlers.commands import begin
 from bot.handlers.views import NO_PREVIEW, Views, drop_keyboard
@@ -31,6 +31,18 @@ from bot.render.templates import pick_locale
 from bot.storage.users import UserRepository
 
 INLINE_CACHE_SECONDS = 0  # results are personal and change with each new plan
+
+
+def shared_dialog(dialogs: Dialogs,
+                  share: dict[str, Any] | None) -> tuple[Dialog, DialogState] | None:
+    """A shared plan's answers as a finished dialog, on the knowledge version it was made with;
+    None for a missing or damaged share."""
+    if share is None or not isinstance(share.get("answers"), dict):
+        return None
+    dialog = dialogs.get(str(share.get("kb_version") or "") or None)
+    answers = {str(k): str(v) for k, v in share["answers"].items()}
+    return dialog, DialogState(dialog_id="shared", kb_version=dialog.kb.version, step=DONE,
+                               answers=answers)
 
 
 async def share_code(user_id: int, plan: dict[str, Any], users: UserRepository,
@@ -95,23 +107,28 @@ def build_router() -> Router:
         share = (await advisors.share(payload.code)
                  if advisors is not None and payload is not None and payload.kind == "share"
                  else None)
-        if share is None or not isinstance(share.get("answers"), dict):
+        found = shared_dialog(dialogs, share)
+        if found is None or payload is None:
             await begin(message.chat.id, state, dialogs, views, locale, "welcome")
             return
-        dialog = dialogs.get(str(share.get("kb_version") or "") or None)
-        answers = {str(k): str(v) for k, v in share["answers"].items()}
-        shared = DialogState(dialog_id="shared", kb_version=dialog.kb.version, step=DONE,
-                             answers=answers)
-        advice = advise(dialog.profile(shared), dialog.kb, views.today)
-        await views.send(message.chat.id, views.renderer.render(
-            locale, "shared_plan",
-            sector=views.answer_label(dialog, locale, "sector", answers),
-            target=views.answer_label(dialog, locale, "target", answers)))
-        messages = views.plan_messages(locale, dialog, shared, advice)
-        for index, text in enumerate(messages):
-            last = index == len(messages) - 1
-            await views.send(message.chat.id, text,
-                             own_plan_keyboard(views.renderer, locale) if last else None)
+        dialog, shared = found
+        summary = views.summary(locale, dialog, shared, views.plan_of(dialog, shared))
+        await views.send(message.chat.id,
+                         views.renderer.render(locale, "shared_plan", summary=Markup(summary)),
+                         own_plan_keyboard(views.renderer, locale, payload.code))
+
+    @router.callback_query(SharedCb.filter(F.a == "pdf"))
+    async def cb_shared_pdf(query: CallbackQuery, callback_data: SharedCb, dialogs: Dialogs,
+                            views: Views, locale: str,
+                            advisors: AdvisorRepository | None = None) -> None:
+        """The shared plan as a PDF; a share deleted since (its author's /forget): stale."""
+        share = await advisors.share(callback_data.c) if advisors and callback_data.c else None
+        found = shared_dialog(dialogs, share)
+        if found is None or query.message is None:
+            await query.answer(views.renderer.label(locale, "toast.stale"))
+            return
+        await query.answer()
+        await views.plan_pdf(query.message.chat.id, locale, *found)
 
     @router.callback_query(SharedCb.filter(F.a == "own"))
     async def cb_own_plan(query: CallbackQuery, state: FSMContext, dialogs: Dialogs,

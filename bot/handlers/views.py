@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot
+from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, LinkPreviewOptions
 
-from bot.advice.engine import Advice, advise
+from bot.advice.engine import advise
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.dialog.engine import (
     DONE,
@@ -23,13 +25,17 @@ from bot.dialog.engine import (
     Outcome,
 )
 from bot.dialog.profile import Profile
+from bot.plan.build import build_plan
+from bot.plan.model import Plan
 from bot.render import keyboards
-from bot.render.split import pack
+from bot.render.callbacks import plan_token
+from bot.render.pdf import pdf_filename, render_pdf
+from bot.render.plan_text import PlanText
+from bot.render.split import first_message
 from bot.render.templates import Renderer, format_eur
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-PLAN_SECTIONS = ("plan_header", "plan_landing", "plan_vie", "plan_aid", "plan_budget", "plan_next")
 PLAN_NAMES = ("sector", "headcount", "home_region", "stage", "vie", "budget")
 _NOTICES = {"not_understood": "notice_not_understood", "stale": "notice_stale",
             "first": "notice_first"}
@@ -42,6 +48,7 @@ class Views:
         self.bot = bot
         self.renderer = renderer
         self.clock = clock
+        self.plan_text = PlanText(renderer)
 
     @property
     def today(self) -> dt.date:
@@ -51,6 +58,22 @@ class Views:
                    markup: InlineKeyboardMarkup | None = None) -> None:
         await self.bot.send_message(chat_id, text, reply_markup=markup,
                                     link_preview_options=NO_PREVIEW)
+
+    async def edit(self, chat_id: int, message_id: int, text: str,
+                   markup: InlineKeyboardMarkup | None = None) -> None:
+        """Replace a message's text and buttons; if Telegram no longer lets it be edited, send
+        it as a new message instead."""
+        try:
+            await self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,
+                                             reply_markup=markup,
+                                             link_preview_options=NO_PREVIEW)
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:  # pressed twice: it already shows this
+                return
+            # "message can't be edited" / "message to edit not found"
+            # (https://core.telegram.org/bots/api#editmessagetext): a new message then.
+            log.debug("plan message not edited: %s", exc.message)
+            await self.send(chat_id, text, markup)
 
     async def send_parts(self, chat_id: int, texts: list[str],
                          markup: InlineKeyboardMarkup | None = None) -> None:
@@ -111,23 +134,67 @@ class Views:
         await self.send(chat_id, text, keyboards.results_keyboard(self.renderer, locale,
                                                                   state.dialog_id))
 
-    async def plan(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState) -> Advice:
-        advice = advise(dialog.profile(state), dialog.kb, self.today)
-        await self.send_parts(chat_id, self.plan_messages(locale, dialog, state, advice),
-                              keyboards.results_keyboard(self.renderer, locale,
-                                                         state.dialog_id))
-        return advice
+    # --- the plan ----------------------------------------------------------------------------
 
-    def plan_messages(self, locale: str, dialog: Dialog, state: DialogState,
-                      advice: Advice) -> list[str]:
-        context = {
-            "a": advice,
-            "kb": dialog.kb,
-            "today": self.today,
-            "target": self.answer_label(dialog, locale, "target", state.answers),
-            "sector": self.answer_label(dialog, locale, "sector", state.answers),
-        }
-        return pack(self.renderer.render(locale, name, **context) for name in PLAN_SECTIONS)
+    def plan_of(self, dialog: Dialog, state: DialogState) -> Plan:
+        """The plan of a dialog's answers, on its knowledge version: the advice computed once."""
+        return build_plan(advise(dialog.profile(state), dialog.kb, self.today), dialog.kb,
+                          self.today)
+
+    def summary(self, locale: str, dialog: Dialog, state: DialogState, plan: Plan) -> str:
+        return self.plan_text.summary(plan, dialog.kb, locale,
+                                      self.plan_names(dialog, locale, state.answers))
+
+    def plan_keyboard(self, locale: str, dialog: Dialog, state: DialogState,
+                      plan: Plan) -> InlineKeyboardMarkup:
+        return keyboards.plan_keyboard(self.renderer, locale, state.dialog_id,
+                                       plan_token(dialog.kb.version, state.answers),
+                                       plan.summary.aid_count)
+
+    def section_text(self, locale: str, dialog: Dialog, state: DialogState, plan: Plan,
+                     section: str) -> str:
+        """A section as one message: one longer than Telegram allows is cut between items,
+        with a pointer to the PDF (which holds all of it)."""
+        return first_message(self.plan_text.section(plan, section, dialog.kb, locale,
+                                                    self.plan_names(dialog, locale,
+                                                                    state.answers)),
+                             self.renderer.text(locale, "plan.cut"))
+
+    async def plan(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState) -> Plan:
+        """The plan as one message, its summary, with a button per section and the PDF."""
+        plan = self.plan_of(dialog, state)
+        await self.send(chat_id, self.summary(locale, dialog, state, plan),
+                        self.plan_keyboard(locale, dialog, state, plan))
+        return plan
+
+    async def plan_part(self, chat_id: int, message_id: int, locale: str, dialog: Dialog,
+                        state: DialogState, section: str | None) -> None:
+        """Turn the plan message into one of its sections, or (None) back into the summary."""
+        plan = self.plan_of(dialog, state)
+        if section is None:
+            await self.edit(chat_id, message_id, self.summary(locale, dialog, state, plan),
+                            self.plan_keyboard(locale, dialog, state, plan))
+            return
+        text = self.section_text(locale, dialog, state, plan, section)
+        await self.edit(chat_id, message_id, text, keyboards.section_keyboard(
+            self.renderer, locale, state.dialog_id, plan_token(dialog.kb.version, state.answers),
+            plan.summary.aid_count, section))
+
+    async def plan_pdf(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState,
+                       plan: Plan | None = None) -> int:
+        """The complete plan as a PDF document, rendered off the event loop while the chat shows
+        "sending a file"; returns the document's message id."""
+        plan = plan or self.plan_of(dialog, state)
+        names = self.plan_names(dialog, locale, state.answers)
+        await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+        data = await asyncio.to_thread(render_pdf, plan, dialog.kb, locale, names,
+                                       self.plan_text)
+        sent = await self.bot.send_document(
+            chat_id, BufferedInputFile(data, filename=pdf_filename(plan, dialog.kb, locale,
+                                                                   names)),
+            caption=self.renderer.render(locale, "plan_pdf", target=names["target"],
+                                         day=plan.today))
+        return sent.message_id
 
     # --- labels ----------------------------------------------------------------------------
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
+
 from aiogram.filters.callback_data import CallbackData
 
 from bot.dialog.specs import QUESTION_CODES, SPECS, STEP_CODES, UNKNOWN
@@ -42,6 +46,29 @@ class NavCb(CallbackData, prefix="n"):
     q: str = ""
 
 
+class PlanCb(CallbackData, prefix="pl"):
+    """A plan's buttons: d the dialog id, t the plan's token (`plan_token`), s what to show:
+    a section code (PLAN_CODES), "m" the summary, "f" the PDF."""
+
+    d: str
+    t: str
+    s: str
+
+
+SUMMARY = "m"
+PDF = "f"
+# Sections travel as one letter (bot/plan/model.py SECTIONS); never reuse a letter.
+PLAN_CODES: dict[str, str] = {"landing": "l", "vie": "v", "aid": "a", "sources": "s"}
+CODE_SECTIONS: dict[str, str] = {v: k for k, v in PLAN_CODES.items()}
+
+
+def plan_token(kb_version: str, answers: Mapping[str, str]) -> str:
+    """Eight characters naming one plan: the knowledge version and the answers it was made of.
+    A button whose token differs from the dialog's current one belongs to an older plan."""
+    raw = json.dumps([kb_version, sorted(answers.items())], ensure_ascii=False)
+    return hashlib.blake2b(raw.encode(), digest_size=4).hexdigest()
+
+
 class LangCb(CallbackData, prefix="l"):
     code: str
 
@@ -75,9 +102,11 @@ class HandoffCb(CallbackData, prefix="h"):
 
 
 class SharedCb(CallbackData, prefix="p"):
-    """Under a shared plan: a is "own" (start my own plan)."""
+    """Under a shared plan: a is "own" (start my own plan) or "pdf" (that plan as a PDF; c the
+    share code)."""
 
     a: str
+    c: str = ""
 
 
 class AlertCb(CallbackData, prefix="al"):

@@ -6,9 +6,13 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.dialog.engine import Option, Question
+from bot.plan.model import SECTIONS
 from bot.render.callbacks import (
+    PDF,
+    PLAN_CODES,
     QUESTION_CODES,
     STEP_CODES,
+    SUMMARY,
     AdvisorCb,
     AlertCb,
     AnswerCb,
@@ -17,6 +21,7 @@ from bot.render.callbacks import (
     KbCb,
     LangCb,
     NavCb,
+    PlanCb,
     SharedCb,
 )
 from bot.render.templates import LOCALES, Renderer
@@ -84,14 +89,47 @@ def recap_keyboard(renderer: Renderer, locale: str, dialog_id: str,
     return _markup(buttons, [2] * ((len(questions) + 1) // 2) + [1, 1])
 
 
-def results_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineKeyboardMarkup:
-    return _markup([
+def _results(renderer: Renderer, locale: str, dialog_id: str) -> list[InlineKeyboardButton]:
+    return [
         _button(renderer.label(locale, "btn.change"), NavCb(d=dialog_id, a="change")),
         _button(renderer.label(locale, "btn.restart"), NavCb(d=dialog_id, a="restart")),
         # Opens the inline mode in a chat of the user's choice: the bot answers with their plan.
         InlineKeyboardButton(text=renderer.label(locale, "btn.share"), switch_inline_query=""),
         _button(renderer.label(locale, "btn.alerts_on"), AlertCb(a="on")),
-    ], [1])
+    ]
+
+
+def results_keyboard(renderer: Renderer, locale: str, dialog_id: str) -> InlineKeyboardMarkup:
+    return _markup(_results(renderer, locale, dialog_id), [1])
+
+
+def _section_button(renderer: Renderer, locale: str, key: str, data: PlanCb,
+                    aid_count: int) -> InlineKeyboardButton:
+    return _button(renderer.label(locale, f"btn.plan_{key}", count=aid_count),
+                   data.model_copy(update={"s": PLAN_CODES[key]}))
+
+
+def plan_keyboard(renderer: Renderer, locale: str, dialog_id: str, token: str,
+                  aid_count: int) -> InlineKeyboardMarkup:
+    """Under the summary: the four sections two a row, the PDF, then change, restart, share
+    and alerts."""
+    data = PlanCb(d=dialog_id, t=token, s=SUMMARY)
+    buttons = [_section_button(renderer, locale, key, data, aid_count) for key in SECTIONS]
+    buttons.append(_button(renderer.label(locale, "btn.plan_pdf"),
+                           data.model_copy(update={"s": PDF})))
+    return _markup([*buttons, *_results(renderer, locale, dialog_id)], [2, 2, 1])
+
+
+def section_keyboard(renderer: Renderer, locale: str, dialog_id: str, token: str,
+                     aid_count: int, current: str) -> InlineKeyboardMarkup:
+    """Under a section: the other sections, back to the summary, the PDF."""
+    data = PlanCb(d=dialog_id, t=token, s=SUMMARY)
+    buttons = [_section_button(renderer, locale, key, data, aid_count)
+               for key in SECTIONS if key != current]
+    buttons.append(_button(renderer.label(locale, "btn.plan_summary"), data))
+    buttons.append(_button(renderer.label(locale, "btn.plan_pdf"),
+                           data.model_copy(update={"s": PDF})))
+    return _markup(buttons, [len(buttons) - 2, 2])
 
 
 def language_keyboard(renderer: Renderer) -> InlineKeyboardMarkup:
@@ -138,9 +176,13 @@ def withdraw_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyb
                             HandoffCb(a="withdraw", t=token))], [1])
 
 
-def own_plan_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
-    """Under a plan someone shared: start my own."""
-    return _markup([_button(renderer.label(locale, "btn.own_plan"), SharedCb(a="own"))], [1])
+def own_plan_keyboard(renderer: Renderer, locale: str, code: str = "") -> InlineKeyboardMarkup:
+    """Under a plan someone shared: that plan as a PDF (when its share code is known), start
+    my own."""
+    buttons = [_button(renderer.label(locale, "btn.plan_pdf"), SharedCb(a="pdf", c=code))
+               ] if code else []
+    buttons.append(_button(renderer.label(locale, "btn.own_plan"), SharedCb(a="own")))
+    return _markup(buttons, [1])
 
 
 def alerts_keyboard(renderer: Renderer, locale: str, subscribed: bool) -> InlineKeyboardMarkup:

@@ -107,3 +107,23 @@ def pack(sections: Iterable[str], limit: int = LIMIT) -> list[str]:
     pieces = [piece for section in sections if section.strip()
               for piece in _pieces(section, limit)]
     return [m for m in _greedy(pieces, "\n\n", limit) if visible_length(m)]
+
+
+def telegram_length(text: str) -> int:
+    """Visible length in UTF-16 code units (an emoji outside the BMP counts two), the stricter
+    of the ways Telegram is documented to count."""
+    plain = html.unescape(_TAG.sub("", text)).strip()
+    return len(plain.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def first_message(text: str, note: str, limit: int = LIMIT) -> str:
+    """`text` if it fits one message; else its first part that fits, cut between items, then
+    `note` (where the rest is)."""
+    if telegram_length(text) <= limit:
+        return text
+    room = limit - telegram_length(note) - 2
+    head = pack([text], room)[0]
+    while telegram_length(head) > room:  # pack counts code points: emoji may count twice
+        room -= telegram_length(head) - room
+        head = pack([text], room)[0]
+    return f"{head}\n\n{note}"

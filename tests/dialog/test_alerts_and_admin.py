@@ -174,7 +174,8 @@ async def test_kb_names_a_live_file_that_does_not_read_and_the_bot_stays_up(
     user = ChatDriver(own_kb_app, user_id=3010)
     await run_to_recap_by_buttons(user)
     await user.skip_optional()
-    assert "Aides publiques" in text(await user.press("Voir mon plan"))
+    parts = await user.see_plan("Voir mon plan")
+    assert "Aides publiques" in parts["aid"] and "San Francisco" in parts["summary"]
     # Repaired by hand: /kb shows the base again.
     aid.write_bytes(good)
     assert "Base de connaissances" in text(await admin.send("/kb"))

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.console import LocalSession
 from bot.kb.models import Meta
 from bot.kb.snapshot import KnowledgeBase
+from bot.render.plan_text import SUMMARY_MAX_CHARS
 from tests.conftest import TODAY
 from tests.dialog.driver import ChatDriver
 
@@ -72,19 +73,20 @@ async def test_buttons_all_the_way_to_a_plan(app: App) -> None:
                    "50 à 150 k€"):
         assert answer in recap_text
     await chat.skip_optional()
-    plan = plain(await chat.press("Voir mon plan"))
-    landing = section(plan, "Où atterrir", "Le VIE pour votre projet")
+    parts = await chat.see_plan("Voir mon plan")
+    assert "San Francisco" in parts["summary"] and len(parts["summary"]) <= SUMMARY_MAX_CHARS
+    landing = parts["landing"]
     assert "San Francisco" in landing and "États-Unis" in landing
-    vie = section(plan, "Le VIE pour votre projet", "Aides publiques")
+    complete = await chat.complete_plan()  # beyond one message per section: as in the PDF
+    vie = complete["vie"]
     assert "J-1" in vie and "Durée maximale : 18 mois" in vie
     assert "Sans filiale sur place" in vie  # first steps: host options are explained
-    aid = section(plan, "Aides publiques", "Budget de la première année")
+    aid = complete["aid"]
     assert "Assurance Prospection" in aid and "Chiffre d'affaires ≤ 500 M€" in aid
     assert "Auvergne" in aid  # the home region's VIE aid is judged, not hidden
-    assert "Dispositifs fermés" in aid and "Chèque Relance VIE" in aid
-    budget = section(plan, "Budget de la première année", "Prochaines étapes")
-    assert "2 × 12 mois" in budget  # VIE cost estimated from the dated allowance
-    assert "Source" in plan and "vérifiée le" in plan
+    assert "Chèque Relance VIE" in aid  # closed, national: one line at the end
+    assert "2 × 12 mois" in vie  # VIE cost estimated from the dated allowance
+    assert "vérifiée le" in parts["sources"]
     record = await app.dispatcher["users"].get(chat.user.id)
     assert record["last_plan"]["answers"]["target_city"] == "san-francisco"
     assert record["last_plan"]["kb_version"] == app.store.current.version
@@ -106,10 +108,12 @@ async def test_typed_answers_in_english_and_contrasting_advice(app: App) -> None
     recap = plain(await chat.skip_optional()) or recap
     assert "Summary" in recap and "Singapore" in recap and "Over €500M" in recap
     await chat.skip_optional()
-    plan = plain(await chat.press("See my plan"))
-    landing = section(plan, "Where to land", "The VIE for your project")
+    parts = await chat.see_plan("See my plan")
+    complete = await chat.complete_plan()
+    plan = "\n".join([*parts.values(), *complete.values()])
+    landing = parts["landing"]
     assert "Singapore" in landing and "San Francisco" not in landing
-    aid = section(plan, "Public aid", "First-year budget")
+    aid = complete["aid"]
     not_eligible = aid[aid.index("Not eligible from your answers"):]
     assert "Assurance Prospection" in not_eligible and "Over €500M" in not_eligible
     assert "Auvergne" not in aid  # other regions' schemes are counted, not listed
@@ -131,8 +135,10 @@ async def test_unknown_answers_lead_to_to_check_not_to_exclusion(app: App) -> No
     await chat.press("Peut-être")
     await chat.press("Je ne sais pas")
     await chat.skip_optional()
-    plan = plain(await chat.press("Voir mon plan"))
-    aid = section(plan, "Aides publiques", "Budget de la première année")
+    parts = await chat.see_plan("Voir mon plan")
+    complete = await chat.complete_plan()
+    plan = "\n".join([*parts.values(), *complete.values()])
+    aid = complete["aid"]
     ap = aid[aid.index("Assurance Prospection"):]
     assert "À confirmer" in aid[: aid.index("Assurance Prospection")].splitlines()[-1]
     assert "votre réponse : non renseigné" in ap.split("\n\n")[0]
@@ -164,8 +170,8 @@ async def test_recap_edit_changes_one_answer_and_returns_to_the_recap(app: App) 
     assert "Récapitulatif" in recap and "Montréal" in recap and "San Francisco" not in recap
     assert "SaaS" in recap  # the other answers are kept
     await chat.skip_optional()
-    plan = plain(await chat.press("Voir mon plan"))
-    assert "Canada" in section(plan, "Où atterrir", "Le VIE pour votre projet")
+    parts = await chat.see_plan("Voir mon plan")
+    assert "Canada" in parts["landing"] and "Montréal" in parts["summary"]
 
 
 async def test_fuzzy_guess_is_confirmed_before_use(app: App) -> None:
@@ -298,7 +304,7 @@ async def test_a_dialog_keeps_its_knowledge_version_after_an_update(app: App,
     meta = Meta(version="2099.01.01-1", updated=TODAY)
     app.store.publish(replace(kb, meta=meta))
     await chat.skip_optional()
-    plan = plain(await chat.press("Voir mon plan"))
+    plan = "\n".join((await chat.see_plan("Voir mon plan")).values())
     assert old_version in plan and "2099.01.01-1" not in plan
     fresh = ChatDriver(app, user_id=1516)
     await fresh.send("/start")
@@ -321,7 +327,7 @@ async def test_an_internal_error_gets_a_kind_reply_and_keeps_the_answers(
     def broken(*_: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("bot.handlers.views.advise", broken)
+    monkeypatch.setattr("bot.handlers.views.advise", broken)  # the plan's one advice
     await chat.skip_optional()
     shown = await chat.press("Voir mon plan")
     assert "problème technique" in shown[-1].text
@@ -329,8 +335,8 @@ async def test_an_internal_error_gets_a_kind_reply_and_keeps_the_answers(
     data = await app.dispatcher.storage.get_data(key=_key(app, chat.user.id))
     assert data["dialog"]["step"] == "recap" and data["dialog"]["answers"]["sector"] == "saas"
     await chat.skip_optional()
-    plan = plain(await chat.press("Voir mon plan", message=recap_message))
-    assert "Où atterrir" in plan
+    parts = await chat.see_plan("Voir mon plan", message=recap_message)
+    assert "San Francisco" in parts["summary"] and "San Francisco" in parts["landing"]
 
 
 @pytest.mark.parametrize("payload", ["abc", "x" * 200, "!!%%", "a b c", "<b>"])

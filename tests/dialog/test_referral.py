@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from aiogram.methods import AnswerInlineQuery, DeleteMessage, SendMessage
-from aiogram.types import InlineQuery, InlineQueryResultArticle, Update
+from aiogram.methods import AnswerInlineQuery, DeleteMessage, SendDocument, SendMessage
+from aiogram.types import BufferedInputFile, InlineQuery, InlineQueryResultArticle, Update
 
 from bot.advisors.repository import AdvisorRepository
 from bot.app import App
@@ -130,6 +130,12 @@ async def test_accept_hands_off_once_in_the_advisor_language(app: App) -> None:
     for expected in ("Singapour", "SaaS et logiciels", "10 à 49", "Occitanie", "20 à 50 k€",
                      app.store.get(None).version):
         assert expected in handoff, expected
+    assert "Son plan en bref" in handoff and "Par quoi commencer" in handoff  # the summary
+    (document,) = [r for r in client.session.requests[mark:]
+                   if isinstance(r, SendDocument) and r.chat_id == ADVISOR]  # and the PDF
+    assert isinstance(document.document, BufferedInputFile)
+    assert document.document.data.startswith(b"%PDF")
+    assert document.document.filename == "plan-export-singapour-2026-12-01.pdf"
     assert "Claire Martin" in text_of(done) and "Retirer mon accord" in str(done[-1].reply_markup)
     # Pressing Yes again sends nothing twice.
     mark = len(client.session.requests)
@@ -165,7 +171,7 @@ async def test_withdraw_tells_the_advisor_without_details(app: App) -> None:
         assert detail not in notice.text
     assert "retiré son accord" in notice.text
     deleted = [r for r in client.session.requests[mark:] if isinstance(r, DeleteMessage)]
-    assert [d.chat_id for d in deleted] == [ADVISOR]
+    assert [d.chat_id for d in deleted] == [ADVISOR, ADVISOR]  # the message and its PDF
     assert (await advisors.referral(CLIENT) or {})["consent"] is False
     # Twice: a toast, nothing more to the advisor.
     mark = len(client.session.requests)
@@ -224,7 +230,7 @@ async def test_consent_survives_opening_a_link_again(app: App, again: str) -> No
     assert "accord est retiré" in text_of(withdrawn) and "Claire Martin" in text_of(withdrawn)
     assert withdrawals(client, mark) == [ADVISOR]
     assert [d.chat_id for d in client.session.requests[mark:]
-            if isinstance(d, DeleteMessage)] == [ADVISOR]
+            if isinstance(d, DeleteMessage)] == [ADVISOR, ADVISOR]  # the message, its PDF
     assert (await advisors.referral(CLIENT) or {})["handoffs"] == []
 
 
@@ -262,7 +268,7 @@ async def test_withdrawal_tells_every_advisor_who_received_the_answers(app: App,
         await client.press("Oui, tout effacer")
     assert sorted(withdrawals(client, mark)) == sorted([ADVISOR, ADVISOR2])
     assert sorted(d.chat_id for d in client.session.requests[mark:]
-                  if isinstance(d, DeleteMessage)) == sorted([ADVISOR, ADVISOR2])
+                  if isinstance(d, DeleteMessage)) == sorted([ADVISOR, ADVISOR2] * 2)
 
 
 async def test_an_unanswered_question_goes_stale_when_another_link_is_opened(app: App) -> None:
@@ -408,8 +414,14 @@ async def test_a_share_link_opens_the_plan_for_anyone(app: App) -> None:
     assert link.startswith("s_")
     shared = await other.send(f"/start {link}")
     body = text_of(shared)
-    assert "partagé" in shared[0].text and "Montréal" in body and "Où atterrir" in body
+    assert len(shared) == 1  # one card: the summary of that plan
+    assert "partagé" in shared[0].text and "Montréal" in body and "Par quoi commencer" in body
     assert "Faire mon propre plan" in str(shared[-1].reply_markup)
+    mark = len(other.session.requests)
+    assert await other.press("PDF") == []
+    (document,) = [r for r in other.session.requests[mark:] if isinstance(r, SendDocument)]
+    assert document.chat_id == OTHER and isinstance(document.document, BufferedInputFile)
+    assert document.document.filename.startswith("plan-export-montreal-")
     started = await other.press("Faire mon propre plan")
     assert "Bienvenue" in started[0].text and started[-1].text.startswith("<b>1/8</b>")
 

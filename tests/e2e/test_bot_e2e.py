@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import time
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from bot.config import PROJECT_ROOT
 from bot.dialog.matching import normalise
@@ -65,6 +67,37 @@ class User:
                 until in m.plain_text for m in self._since(count)):
             await asyncio.sleep(0.05)
         return self._since(count)
+
+    async def section(self, label: str) -> str:
+        """Press a plan button (a section, back to the summary): the plan message is edited in
+        place, nothing new is sent; returns the text it shows then."""
+        message = self.keyboard_message()
+        edited, count = message.edited, len(self.fake.messages(self.id))
+
+        def now() -> BotMessage:
+            return next(m for m in self.fake.messages(self.id)
+                        if m.message_id == message.message_id)
+
+        await self.press(label, message)
+        deadline = time.monotonic() + 15
+        while now().edited == edited:
+            assert time.monotonic() < deadline, f"{label!r} edited nothing"
+            await asyncio.sleep(0.05)
+        assert len(self.fake.messages(self.id)) == count  # nothing new sent
+        return now().plain_text
+
+    async def pdf_text(self) -> str:
+        """Press the plan's PDF button; the document's text (pypdf), spaces normalised."""
+        count = len(self.fake.documents(self.id))
+        await self.press("PDF")
+        deadline = time.monotonic() + 30
+        while len(self.fake.documents(self.id)) == count:
+            assert time.monotonic() < deadline, "no PDF"
+            await asyncio.sleep(0.05)
+        data = self.fake.documents(self.id)[-1].document_data
+        assert data is not None
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+        return " ".join(text.split())
 
     async def skip_optional(self) -> None:
         """Answer "I don't know" to the questions asked only when they can change this plan
@@ -140,10 +173,16 @@ async def test_the_real_bot_runs_complete_dialogs_over_http(fake: FakeBotAPI) ->
                   "Occitanie", "Premiers pas", "Oui, 2", "20 à 50 k€"):
         await fr.press(label)
     await fr.skip_optional()
-    plan = text_of(await fr.press("Voir mon plan"))
-    assert "Où atterrir" in plan and "Montréal" in plan
-    assert "Canada : ce qui s'applique" in plan and "Jeunes Professionnels" in plan
-    assert "Assurance Prospection" in plan and "Chiffre d'affaires ≤ 500 M€" in plan
+    (plan,) = await fr.press("Voir mon plan")  # one message: the summary
+    assert "Montréal" in plan.plain_text and "Par quoi commencer" in plan.plain_text
+    landing = await fr.section("Où atterrir")
+    assert "Où atterrir" in landing and "Montréal" in landing
+    assert "VIE" in await fr.section("VIE et coût")
+    complete = await fr.pdf_text()  # the complete plan
+    assert "Canada : ce qui s'applique" in complete and "Jeunes Professionnels" in complete
+    aid = await fr.section("Aides")
+    assert "Assurance Prospection" in aid and "Chiffre d'affaires ≤ 500 M€" in aid
+    assert await fr.section("Résumé") == plan.plain_text
 
     # An English cybersecurity company, all typed.
     en = User(fake, 502, "en")
@@ -155,9 +194,12 @@ async def test_the_real_bot_runs_complete_dialogs_over_http(fake: FakeBotAPI) ->
     await en.skip_optional()
     recap = en.keyboard_message().plain_text
     assert "Summary" in recap and "Hong Kong" in recap
-    plan_en = text_of(await en.press("See my plan"))
-    assert "Where to land" in plan_en and "Hong Kong" in plan_en
-    assert "Public aid" in plan_en and "your answer" in plan_en
+    (plan_en,) = await en.press("See my plan")
+    assert "Hong Kong" in plan_en.plain_text and "Where to start" in plan_en.plain_text
+    landing_en = await en.section("Where to land")
+    assert "Where to land" in landing_en and "Hong Kong" in landing_en
+    aid_en = await en.section("Aid (")
+    assert "Public aid" in aid_en and "your answer" in aid_en
 
     assert fake.errors == [], fake.errors
     assert not [v for v in fake.violations if "disable_web_page_preview" not in v], \
@@ -191,8 +233,7 @@ async def test_users_answering_at_the_same_time_do_not_mix(fake: FakeBotAPI) -> 
         assert time.monotonic() < deadline, "not every plan arrived"
         await asyncio.sleep(0.1)
     for user, target in zip(users, targets, strict=True):
-        plan = text_of(fake.messages(user.id))
-        landing = plan[plan.rindex("Où atterrir"):plan.rindex("Le VIE pour votre projet")]
+        landing = await user.section("Où atterrir")
         assert normalise(target) in normalise(landing), (target, landing[:300])
     assert fake.errors == [], fake.errors
 

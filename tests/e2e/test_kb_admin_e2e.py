@@ -81,7 +81,16 @@ async def finish_plan(user: User, region: str, done: int) -> str:
     for label in PROFILE[done:]:
         await user.press(label.format(region=region))
     await user.skip_optional()
-    return text_of(await user.press("Voir mon plan"))
+    return await see_aid(user)
+
+
+async def see_aid(user: User) -> str:
+    """The plan (one message), its aid section opened in place, back to the summary, and the
+    complete plan (the PDF: what a section too long for one message leaves out)."""
+    (plan,) = await user.press("Voir mon plan")
+    aid = await user.section("Aides")
+    assert await user.section("Résumé") == plan.plain_text
+    return "\n".join([plan.plain_text, aid, await user.pdf_text()])
 
 
 async def test_admins_update_the_live_base_and_users_follow(fake: FakeBotAPI,
@@ -147,7 +156,7 @@ async def test_admins_update_the_live_base_and_users_follow(fake: FakeBotAPI,
         good = json.dumps({"upsert": [new_scheme(kdir)]}).encode()
         diff = await admin.upload(good)
         assert SCHEME in text_of(diff) and "+1 ajouté" in text_of(diff)
-        applied = await admin.press("Appliquer")
+        applied = await admin.press("Appliquer", until="en service")
         assert "en service" in text_of(applied)
         version = json.loads((kdir / "meta.json").read_text())["version"]
         assert version in text_of(applied) and version != json.loads(before["meta"])["version"]
@@ -162,7 +171,7 @@ async def test_admins_update_the_live_base_and_users_follow(fake: FakeBotAPI,
         recap = await subscriber.press("Voir mon plan à jour", alerts[0])
         assert "Occitanie" in text_of(recap) and "SaaS" in text_of(recap)
         await subscriber.skip_optional()
-        assert SCHEME_NAME in text_of(await subscriber.press("Voir mon plan"))
+        assert SCHEME_NAME in await see_aid(subscriber)
 
         # The dialog begun before finishes on its version; a new one gets the new scheme.
         assert SCHEME_NAME not in await finish_plan(early, "Occitanie", 3)

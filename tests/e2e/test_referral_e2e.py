@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
+import time
 from pathlib import Path
+
+from pypdf import PdfReader
 
 from bot.advisors.repository import AdvisorRepository
 from bot.app import STATE_DIR
@@ -48,12 +53,16 @@ async def test_a_referred_client_hands_off_and_shares_the_plan(fake: FakeBotAPI,
         plan = await client.press("Voir mon plan")
         assert "Singapour" in text_of(plan) and "transmettre" in plan[-1].plain_text
         before = len(fake.messages(ADVISOR))
-        done = await client.press("Oui, transmettre")
+        done = await client.press("Oui, transmettre", until="transmis à Claire Martin")
         assert "transmis à Claire Martin" in text_of(done)
         handoffs = fake.messages(ADVISOR)[before:]
-        assert len(handoffs) == 1
-        handoff = handoffs[0]
+        assert len(handoffs) == 2  # the answers with the summary, then the PDF
+        handoff, pdf = handoffs
         assert "Singapour" in handoff.plain_text and "SaaS" in handoff.plain_text
+        assert "Par quoi commencer" in handoff.plain_text
+        assert pdf.document is not None and pdf.document_data is not None
+        assert pdf.document["file_name"].startswith("plan-export-singapour-")
+        assert len(PdfReader(io.BytesIO(pdf.document_data)).pages) >= 2
         assert {"type": "text_link", "url": f"tg://user?id={CLIENT}"}.items() <= next(
             e for e in handoff.entities if e["type"] == "text_link").items()
 
@@ -67,7 +76,15 @@ async def test_a_referred_client_hands_off_and_shares_the_plan(fake: FakeBotAPI,
         assert query.answer is not None and json.loads(query.answer["is_personal"]) is True
         link = text[text.index("?start=") + len("?start="):].split()[0]
         shared = await advisor.send(f"/start {link}")
-        assert "partagé" in shared[0].plain_text and "Singapour" in text_of(shared)
+        assert len(shared) == 1  # the card: the summary of the shared plan
+        assert "partagé" in shared[0].plain_text and "Par quoi commencer" in text_of(shared)
+        documents = len(fake.documents(ADVISOR))
+        await advisor.press("PDF", shared[0])
+        deadline = time.monotonic() + 30
+        while len(fake.documents(ADVISOR)) == documents:
+            assert time.monotonic() < deadline, "no PDF of the shared plan"
+            await asyncio.sleep(0.05)
+        assert fake.documents(ADVISOR)[-1].document_data.startswith(b"%PDF")
     finally:
         await stop_bot(process)
     assert fake.errors == [], fake.errors
@@ -93,19 +110,20 @@ async def test_consent_survives_another_link_and_a_deactivated_advisor_gets_noth
             await client.press(label)
         await client.skip_optional()
         await client.press("Voir mon plan")
-        await client.press("Oui, transmettre")
+        await client.press("Oui, transmettre", until="retirer votre accord")
         confirmation = client.keyboard_message()
         (handoff,) = [m for m in fake.messages(ADVISOR) if "vous transmet son plan" in m.plain_text]
+        (pdf,) = fake.documents(ADVISOR)
 
         # The client opens another advisor's link: the consent given to the first stays.
         assert "Paul Durand" in (await client.send(f"/start a_{other}"))[0].plain_text
         before = len(fake.messages(ADVISOR))
         withdrawn = await client.press("Retirer mon accord", confirmation)
         assert "accord est retiré" in text_of(withdrawn) and "Claire Martin" in text_of(withdrawn)
-        (notice,) = fake.messages(ADVISOR)[before - 1:]  # the hand-off message is deleted
+        (notice,) = fake.messages(ADVISOR)[before - 2:]  # the hand-off and its PDF are deleted
         assert "retiré son accord" in notice.plain_text
         assert [m.deleted for m in fake.messages(ADVISOR, include_deleted=True)
-                if m.message_id == handoff.message_id] == [True]
+                if m.message_id in (handoff.message_id, pdf.message_id)] == [True, True]
 
         # Another client reaches the question; the admin deactivates that advisor; Yes.
         await late.send(f"/start a_{other}")

@@ -21,6 +21,9 @@ CONVERSATION = "\n".join([
     "2",            # budget 20-50k
     "3 ans",        # typed company age (asked: a scheme open to this profile depends on it)
     "11",           # see my plan
+    "1",            # 🛬 where to land: the plan message, edited, with the other sections
+    "4",            # ⬅️ back to the summary
+    "5",            # 📄 PDF: written to a file in the current directory
 ]) + "\n"
 
 
@@ -38,9 +41,20 @@ def test_piped_conversation_reaches_a_plan(tmp_path: Path) -> None:
     out = done.stdout
     assert "1/8" in out and "8/8" in out and "Récapitulatif" in out
     plan = out[out.index("Votre plan export"):]
-    assert "Où atterrir" in plan and "Singapour" in plan
-    assert "Aides publiques" in plan and "Prochaines étapes" in plan
-    assert "[1] ✏️ Modifier mes réponses" in plan  # buttons are numbered
+    summary = plan.split("\n[1] ")[0]
+    landing = plan.split("\n🛬 Où atterrir")[1]
+    assert "Singapour" in summary and "Par quoi commencer" in summary
+    # the summary's buttons, numbered: the sections, the PDF, then the rest
+    assert ("[1] 🛬 Où atterrir   [2] 🧑\u200d💼 VIE et coût\n[3] 💶 Aides (" in plan
+            and "[5] 📄 Plan complet (PDF)\n[6] ✏️ Modifier mes réponses" in plan)
+    # the section, edited in place: its text, then the other sections, back and the PDF
+    assert "Singapour" in landing
+    assert "[1] 🧑\u200d💼 VIE et coût   [2] 💶 Aides" in landing
+    assert "[4] ⬅️ Résumé   [5] 📄 Plan complet (PDF)" in landing
+    assert plan.count("Par quoi commencer") == 2  # back to the summary
+    saved = sorted(tmp_path.glob("plan-export-singapour-*.pdf"))
+    assert len(saved) == 1 and saved[0].read_bytes().startswith(b"%PDF")
+    assert f"[document] {saved[0]}" in out
     assert out.rstrip().endswith("Au revoir !")
     assert "Traceback" not in done.stderr
 
@@ -72,4 +86,4 @@ def test_a_pasted_conversation_of_typed_answers_is_never_flood_limited(tmp_path:
     out = done.stdout
     assert "Doucement" not in out
     assert "Territoire : La Réunion" in out and "Budget : 30\u202f000\u00a0€" in out
-    assert "Où atterrir" in out and "Scénario : avec un VIE" in out
+    assert "Votre plan export : Boston" in out and "Par quoi commencer" in out

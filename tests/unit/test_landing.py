@@ -210,8 +210,11 @@ def test_no_known_site_means_a_name_without_link_and_team_france_export(
     advice = advise(Profile.from_answers(answers(kb, "sn", "dakar")), kb, TODAY)
     step = next(s for s in advice.next_steps if s.name == "French Tech Dakar (Sénégal)")
     assert step.key == "landing_via_tfe" and step.url is None
-    text = "\n".join(plan_messages(kb, renderer, "fr", answers(kb, "sn", "dakar")))
-    assert "Demandez à Team France Export de vous mettre en relation avec French Tech Dakar" in text
+    text = "\n".join(plan_messages(kb, renderer, "fr", answers(kb, "sn", "dakar"), full=True))
+    summary = plan_messages(kb, renderer, "fr", answers(kb, "sn", "dakar"))[0]
+    # the first screen's action: named, not linked, through Team France Export
+    assert "<b>French Tech Dakar (Sénégal)</b>" in summary
+    assert "site officiel non connu, Team France Export vous met en relation" in summary
     assert "Site officiel non connu" in text
     with_site = advise(Profile.from_answers(answers(kb, "in", "bangalore")), kb, TODAY)
     step = next(s for s in with_site.next_steps if s.key.startswith("landing"))
@@ -223,11 +226,12 @@ def test_the_national_homepage_is_not_shown_as_a_regional_contact(
     steps = advise(Profile.from_answers(answers(kb, "us", "boston", home_region="normandie")),
                    kb, TODAY).next_steps
     assert steps[0].key == "national_tfe" and steps[0].region == "normandie"
-    text = {loc: "\n".join(plan_messages(kb, renderer, loc,
-                                         answers(kb, "us", "boston", home_region="normandie")))
-            for loc in ("fr", "en")}
-    assert "site national" in text["fr"] and "l'équipe Normandie" in text["fr"]
-    assert "national site" in text["en"] and "the Normandie team" in text["en"]
+    text = {loc: plan_messages(kb, renderer, loc,
+                               answers(kb, "us", "boston", home_region="normandie"))[0]
+            for loc in ("fr", "en")}  # the summary: its first action
+    assert "1. <a href=\"https://www.teamfrance-export.fr/\">Team France Export</a>" in text["fr"]
+    assert "demandez l'équipe de votre région" in text["fr"]
+    assert "ask for your region's team" in text["en"]
     assert "contact export régional" not in text["fr"]
 
 

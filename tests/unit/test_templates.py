@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.advice.engine import advise
 from bot.clock import FixedClock
 from bot.dialog.engine import Dialog, DialogState
 from bot.dialog.specs import QUESTIONS
 from bot.handlers.views import Views
 from bot.kb.loader import load_directory
 from bot.kb.snapshot import KnowledgeBase
+from bot.plan.model import SECTIONS
 from bot.render.templates import LOCALES, TEMPLATES_DIR, Renderer
 from tests.conftest import KNOWLEDGE_DIR, TODAY
-from tests.e2e.fake_api import parse_html
+from tests.e2e.fake_api import parse_html, utf16_len
 
 HOSTILE = '<script>alert("x")</script> & <b>bold & AT&T 5 > 3 😀'
 PROFILES = [
@@ -43,11 +43,17 @@ def test_both_locales_have_the_same_templates_and_labels(renderer: Renderer) -> 
 
 
 def plan_messages(kb: KnowledgeBase, renderer: Renderer, locale: str,
-                  answers: dict[str, str]) -> list[str]:
+                  answers: dict[str, str], full: bool = False) -> list[str]:
+    """The plan as Telegram shows it: the summary, then each section as one message; `full`:
+    each section as its layout words it, before Telegram's cut."""
     dialog = Dialog(kb, renderer.labels)
     state = DialogState("d1", kb.version, step="done", answers=answers)
     views = Views(bot=None, renderer=renderer, clock=FixedClock.on(TODAY))  # type: ignore[arg-type]
-    return views.plan_messages(locale, dialog, state, advise(dialog.profile(state), kb, TODAY))
+    plan = views.plan_of(dialog, state)
+    names = views.plan_names(dialog, locale, answers)
+    return [views.summary(locale, dialog, state, plan),
+            *(views.plan_text.section(plan, key, kb, locale, names) if full
+              else views.section_text(locale, dialog, state, plan, key) for key in SECTIONS)]
 
 
 def assert_telegram_html(text: str) -> str:
@@ -93,8 +99,8 @@ def test_hostile_knowledge_text_is_escaped(hostile_kb: KnowledgeBase, renderer: 
     assert "&lt;script&gt;" in "".join(messages)
 
 
-def test_long_plans_are_split_below_the_limit(kb: KnowledgeBase, renderer: Renderer,
-                                              tmp_path: Path) -> None:
+def test_a_section_too_long_for_one_message_is_cut_and_points_to_the_pdf(
+        kb: KnowledgeBase, renderer: Renderer, tmp_path: Path) -> None:
     directory = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE_DIR, directory)
     path = directory / "vie_rules.json"
@@ -103,6 +109,10 @@ def test_long_plans_are_split_below_the_limit(kb: KnowledgeBase, renderer: Rende
         rule["text"] = {"fr": "Très long. " * 300, "en": "Very long. " * 300}
     path.write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
     messages = plan_messages(load_directory(directory), renderer, "fr", PROFILES[0])
-    assert len(messages) > 2
+    assert len(messages) == 1 + len(SECTIONS)  # the summary, then one message per section
     for message in messages:
-        assert_telegram_html(message)
+        assert utf16_len(assert_telegram_html(message)) <= 4096
+    vie = assert_telegram_html(messages[1 + SECTIONS.index("vie")])
+    assert vie.endswith("(📄 PDF).")  # the rest is in the PDF
+    whole = plan_messages(load_directory(directory), renderer, "fr", PROFILES[0], full=True)
+    assert "Très long. " * 300 in parse_html(whole[1 + SECTIONS.index("vie")]).text
