@@ -103,11 +103,15 @@ def test_a_section_too_long_for_one_message_is_cut_and_points_to_the_pdf(
         kb: KnowledgeBase, renderer: Renderer, tmp_path: Path) -> None:
     directory = tmp_path / "knowledge"
     shutil.copytree(KNOWLEDGE_DIR, directory)
-    path = directory / "vie_rules.json"
-    rules = json.loads(path.read_text(encoding="utf-8"))
-    for rule in rules:
-        rule["text"] = {"fr": "Très long. " * 300, "en": "Very long. " * 300}
-    path.write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
+    # What the VIE section shows of the country (its visa, its answer on two volunteers), each
+    # as long as a text may be: together they cannot fit one message.
+    path = directory / "vie_countries.json"
+    countries = json.loads(path.read_text(encoding="utf-8"))
+    us = next(c for c in countries if c["id"] == "us")
+    us["visa"] = {"fr": "Très long. " * 300, "en": "Very long. " * 300}
+    us["two_volunteers_alone"] = "conditions"
+    us["two_volunteers_note"] = {"fr": "Aussi long. " * 280, "en": "As long. " * 300}
+    path.write_text(json.dumps(countries, ensure_ascii=False), encoding="utf-8")
     messages = plan_messages(load_directory(directory), renderer, "fr", PROFILES[0])
     assert len(messages) == 1 + len(SECTIONS)  # the summary, then one message per section
     for message in messages:
