@@ -45,6 +45,16 @@ READING: dict[str, dict[str, str]] = {
         headcount="h250", turnover="t50_500m", home_region="hauts-de-france",
         stage="established", vie="none", budget="b150k", large_contracts="yes",
         company_age="a3"),
+    "AI company from Grand Est, New York, 1 VIE": dict(
+        sector="ai", target_region="north_america", target_country="us",
+        target_city="new-york", headcount="h10_49", turnover="t1_10m",
+        home_region="grand-est", stage="exporting", vie="yes", vie_count="1",
+        budget="b50_150k", large_contracts="no"),
+    "greentech from Provence, Sydney, no VIE": dict(
+        sector="greentech", target_region="oceania", target_country="au",
+        target_city="sydney", headcount="h10_49", turnover="t1_10m",
+        home_region="provence-alpes-cote-dazur", stage="first_steps", vie="none",
+        budget="b50_150k", large_contracts="unknown"),
     "everything unknown, Asia": dict(
         sector="unknown", target_region="asia", target_country="unknown", headcount="unknown",
         turnover="unknown", home_region="unknown", stage="unknown", vie="unknown",

@@ -22,77 +22,16 @@ from bot.render.plan_text import PlanText
 from bot.render.templates import Renderer, format_date
 from tests.conftest import TODAY
 from tests.e2e.fake_api import parse_html, utf16_len
+from tests.plan_profiles import READING
 from tests.unit.test_budget import formulas
 from tests.unit.test_expert_cases import BASE, CASES
 
 TELEGRAM_MAX = 4096
 LOCALES = ("fr", "en")
 
-# Twelve contrasting owners an export advisor would read (sizes, regions, destinations, VIE
-# plans, typed and tapped budgets, a profile of "I don't know" answers).
-READ_PLANS: dict[str, dict[str, str]] = {
-    "saas5_idf_sf_novie_15k": dict(
-        sector="saas", target_region="north_america", target_country="us",
-        target_city="san-francisco", headcount="h0_9", turnover="t0_1m",
-        home_region="ile-de-france", stage="first_steps", vie="none", budget="b0_20k",
-        budget_amount="15000"),
-    "cyber30_aura_sg_2vie_30k": dict(
-        sector="cybersecurity", target_region="asia", target_country="sg",
-        target_city="singapore", headcount="h10_49", turnover="t1_10m",
-        home_region="auvergne-rhone-alpes", stage="exporting", vie="yes", vie_count="2",
-        budget="b20_50k", budget_amount="30000", company_age="a3", large_contracts="no"),
-    "reunion_montreal_maybe": dict(
-        sector="edtech", target_region="north_america", target_country="ca",
-        target_city="montreal", headcount="h0_9", turnover="t0_1m", home_region="outre-mer",
-        territory="reunion", stage="first_steps", vie="maybe", budget="b20_50k"),
-    "martinique_casablanca_1vie": dict(
-        sector="agritech", target_region="africa", target_country="ma",
-        target_city="casablanca", headcount="h10_49", turnover="t1_10m",
-        home_region="outre-mer", territory="martinique", stage="exporting", vie="yes",
-        vie_count="1", budget="b50_150k", company_age="a1_3", large_contracts="unknown"),
-    "occitanie_fintech_berlin_1vie_200k": dict(
-        sector="fintech", target_region="europe", target_country="de", target_city="berlin",
-        headcount="h10_49", turnover="t1_10m", home_region="occitanie", stage="exporting",
-        vie="yes", vie_count="1", budget="b150k", budget_amount="200000", company_age="a3",
-        large_contracts="no"),
-    "bretagne_games_tokyo_4vie": dict(
-        sector="games", target_region="asia", target_country="jp", target_city="tokyo",
-        headcount="h50_249", turnover="t10_50m", home_region="bretagne", stage="established",
-        vie="yes", vie_count="4", budget="b150k", large_contracts="no"),
-    "normandie_boston_2vie_tight": dict(
-        sector="healthtech", target_region="north_america", target_country="us",
-        target_city="boston", headcount="h10_49", turnover="t1_10m", home_region="normandie",
-        stage="first_steps", vie="yes", vie_count="2", budget="b50_150k",
-        budget_amount="60000", company_age="a3", large_contracts="no"),
-    "grandest_newyork_1vie": dict(
-        sector="ai", target_region="north_america", target_country="us",
-        target_city="new-york", headcount="h10_49", turnover="t1_10m",
-        home_region="grand-est", stage="exporting", vie="yes", vie_count="1",
-        budget="b50_150k", large_contracts="no"),
-    "big_london_contracts": dict(
-        sector="iot", target_region="europe", target_country="gb", target_city="london",
-        headcount="h250", turnover="t50_500m", home_region="hauts-de-france",
-        stage="established", vie="none", budget="b150k", large_contracts="yes",
-        company_age="a3"),
-    "unknowns_asia": dict(
-        sector="unknown", target_region="asia", target_country="unknown", headcount="unknown",
-        turnover="unknown", home_region="unknown", stage="unknown", vie="unknown",
-        budget="unknown"),
-    "young_saas_munich_maybe": dict(
-        sector="saas", target_region="europe", target_country="de", target_city="munich",
-        headcount="h0_9", turnover="t0_1m", home_region="nouvelle-aquitaine",
-        stage="first_steps", vie="maybe", budget="b20_50k", budget_amount="25000",
-        company_age="a0_1"),
-    "paca_sydney_novie": dict(
-        sector="greentech", target_region="oceania", target_country="au",
-        target_city="sydney", headcount="h10_49", turnover="t1_10m",
-        home_region="provence-alpes-cote-dazur", stage="first_steps", vie="none",
-        budget="b50_150k", large_contracts="unknown"),
-}
-
 PROFILES: dict[str, dict[str, str]] = {
     **{f"expert: {name}": {**BASE, **answers} for name, (answers, _) in CASES.items()},
-    **{f"read: {name}": answers for name, answers in READ_PLANS.items()},
+    **{f"read: {name}": answers for name, answers in READING.items()},
 }
 HREF = re.compile(r'href="([^"]+)"')
 
