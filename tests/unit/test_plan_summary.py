@@ -40,6 +40,11 @@ def test_summary_fits_one_screen_and_links_each_action(
     shown = parse_html(text)
     assert not shown.warnings, shown.warnings
     assert utf16_len(shown.text) <= SUMMARY_MAX_CHARS, shown.text
+    headcount = plan.advice.profile.headcount
+    if headcount is not None:  # the size said once, with its unit once
+        profile_line = shown.text.splitlines()[1]
+        assert str(renderer.text(locale, f"plan.profile.headcount.{headcount.id}")) in profile_line
+        assert not re.search(r"\b(salariés|employees)\b.*\b\1\b", profile_line), profile_line
     summary = plan.summary
     assert 1 <= len(summary.actions) <= MAX_ACTIONS
     assert len(summary.warnings) <= MAX_WARNINGS
