@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bot.advice.eligibility import OFFERED, AidVerdict
 from bot.advice.landing import LandingAdvice
 from bot.dialog.profile import Profile
-from bot.kb.links import is_press
+from bot.kb.links import own_link
 from bot.kb.models import AidStatus, Contact, Source
 from bot.kb.snapshot import KnowledgeBase
 
@@ -38,26 +38,20 @@ def next_steps(profile: Profile, kb: KnowledgeBase, landing: tuple[LandingAdvice
         tfe = next((a for a in kb.aid.values() if a.kind == "support" and a.scope == "national"
                     and a.status is AidStatus.active), None)
         if tfe:
-            steps.append(NextStep("national_tfe", tfe.name.fr, _own_link(tfe.contact, tfe.url),
+            url = own_link(kb.source_policy, tfe.contact and tfe.contact.url, tfe.url)
+            steps.append(NextStep("national_tfe", tfe.name.fr, url,
                                   tfe.source, tfe.contact, region.id if region else None))
     if landing:
         first = landing[0].record
-        url = _own_link(first.contact, first.url)
+        url = own_link(kb.source_policy, first.contact and first.contact.url, first.url)
         steps.append(NextStep("landing" if url else "landing_via_tfe", first.name, url,
                               first.source, first.contact))
     for v in verdicts:
         if v.eligibility in OFFERED and v.aid.kind in (
                 "insurance", "loan"):
             steps.append(NextStep("financing", v.aid.provider,
-                                  _own_link(v.aid.contact, v.aid.url), v.aid.source,
+                                  own_link(kb.source_policy, v.aid.contact and v.aid.contact.url,
+                                           v.aid.url), v.aid.source,
                                   v.aid.contact))
             break
     return tuple(steps)
-
-
-def _own_link(contact: Contact | None, url: object | None) -> str | None:
-    """The contact's page, else the record's url, unless it is a press page."""
-    for candidate in (contact.url if contact else None, url):
-        if candidate and not is_press(candidate):
-            return str(candidate)
-    return None

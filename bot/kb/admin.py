@@ -316,7 +316,8 @@ class KnowledgeAdmin:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         for name in COLLECTIONS:
-            shutil.copy2(self.knowledge_dir / f"{name}.json", tmp / f"{name}.json")
+            with contextlib.suppress(FileNotFoundError):  # a collection newer than this version
+                shutil.copy2(self.knowledge_dir / f"{name}.json", tmp / f"{name}.json")
         _write_file(tmp / "saved_at", self.clock.now().isoformat(
             timespec="microseconds").encode())
         os.replace(tmp, target)
@@ -379,8 +380,8 @@ class KnowledgeAdmin:
     def files(self) -> list[tuple[str, bytes]]:
         """The live files, for export."""
         with self.locked():
-            return [(f"{name}.json", (self.knowledge_dir / f"{name}.json").read_bytes())
-                    for name in COLLECTIONS]
+            return [(f"{name}.json", path.read_bytes()) for name in COLLECTIONS
+                    if (path := self.knowledge_dir / f"{name}.json").exists()]
 
     def export(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)

@@ -75,7 +75,35 @@ def parse_upload(data: bytes, file_name: str | None = None) -> Changes:
         if exc.syntax:
             raise Refusal(RefusalKind.not_json, exc.syntax) from None
         raise Refusal(RefusalKind.invalid, problems=tuple(exc.problems)) from None
-    return normalise(document, file_name)
+    changes = normalise(document, file_name)
+    legacy = legacy_dates(changes)
+    if legacy:
+        raise Refusal(RefusalKind.invalid, problems=tuple(legacy))
+    return changes
+
+
+LEGACY_DATE = ("the old date form: write `published` (the page's own date: 2021, 2021-05 or "
+               "2021-05-04) and/or `checked` (the day you compared the fact with the page) "
+               "instead of `verified`; export the live files to see the current form")
+
+
+def legacy_dates(changes: Changes) -> list[Problem]:
+    """Sources of an upload still dated with `verified`: refused, since only the admin knows
+    whether that day was the page's or a check's (stored versions are converted on load)."""
+    out: list[Problem] = []
+    for name, change in changes.items():
+        records = change if isinstance(change, list) else (
+            change.get("upsert", []) if name in LIST_FILES else [change])
+        for index, rec in enumerate(records):
+            if not isinstance(rec, dict):
+                continue
+            sources = rec.get("sources")
+            for i, src in enumerate(sources if isinstance(sources, list) else []):
+                if isinstance(src, dict) and "verified" in src:
+                    rid = rec.get("id") if isinstance(rec.get("id"), str) else f"#{index}"
+                    out.append(Problem(f"{name}.json", shorten(str(rid)),
+                                       f"sources.{i}.verified", LEGACY_DATE))
+    return out
 
 
 def normalise(document: Any, file_name: str | None = None) -> Changes:

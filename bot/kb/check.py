@@ -8,10 +8,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.kb.links import is_national_tfe_home, is_press
+from bot.kb.links import is_national_tfe_home, is_not_own_site
 from bot.kb.loader import LIST_FILES, Problem, build, read_raw
-from bot.kb.models import AidStatus, Sourced
+from bot.kb.models import AidStatus, horizon_start, page_date_start
 from bot.kb.snapshot import KnowledgeBase
+from bot.kb.sources import review_sources, sourced_records
+from bot.kb.translations import untranslated
 
 
 @dataclass
@@ -21,6 +23,9 @@ class Report:
     future: list[Problem] = field(default_factory=list)
     stale: list[Problem] = field(default_factory=list)
     expired_active: list[Problem] = field(default_factory=list)
+    weak_elsewhere: list[Problem] = field(default_factory=list)
+    no_primary: list[Problem] = field(default_factory=list)
+    untranslated: list[Problem] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
     proposals: list[str] = field(default_factory=list)
     version: str | None = None
@@ -39,11 +44,6 @@ class Report:
         data = asdict(self)
         data["ok"] = self.ok
         return data
-
-
-def _months_ago(today: dt.date, months: int) -> dt.date:
-    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
-    return dt.date(year, month + 1, min(today.day, 28))
 
 
 def check_directory(directory: Path, today: dt.date,
@@ -77,21 +77,29 @@ def _count(raw: Mapping[str, Any], report: Report) -> None:
 def _review(kb: KnowledgeBase, today: dt.date, report: Report,
             horizon_months: int | None) -> None:
     report.version = kb.version
-    horizon = _months_ago(today, horizon_months or kb.meta.verification_horizon_months)
-    for name in LIST_FILES:
-        for rec in getattr(kb, name).values():
-            if not isinstance(rec, Sourced):
-                continue
-            for src in rec.sources:
-                if src.verified > today:
-                    report.future.append(Problem(f"{name}.json", getattr(rec, "id", None),
-                                                 "sources.verified",
-                                                 f"{src.verified.isoformat()} is in the future"))
-            if rec.verified < horizon:
-                report.stale.append(Problem(f"{name}.json", getattr(rec, "id", None),
-                                            "sources.verified",
-                                            f"last verified {rec.verified.isoformat()}, "
-                                            f"before {horizon.isoformat()}"))
+    horizon = horizon_start(today, horizon_months or kb.meta.verification_horizon_months)
+    for name, rid, rec in sourced_records(kb):
+        file = f"{name}.json"
+        for i, src in enumerate(rec.sources):
+            if src.checked and src.checked > today:
+                report.future.append(Problem(file, rid, f"sources.{i}.checked",
+                                             f"{src.checked.isoformat()} is in the future"))
+            if src.published and page_date_start(src.published) > today:
+                report.future.append(Problem(file, rid, f"sources.{i}.published",
+                                             f"{src.published} is in the future"))
+        dated = rec.dated
+        if dated is None:
+            report.stale.append(Problem(file, rid, "sources.0",
+                                        "never checked, and the page has no date"))
+        elif dated < horizon:
+            report.stale.append(Problem(file, rid, "sources.0",
+                                        f"dated {dated.isoformat()}, before "
+                                        f"{horizon.isoformat()}"))
+    policy = review_sources(kb)
+    report.errors.extend(policy.errors)
+    report.weak_elsewhere = policy.weak_elsewhere
+    report.no_primary = policy.no_primary
+    report.untranslated = untranslated(kb)
     for aid in kb.aid.values():
         if aid.status is AidStatus.active and aid.valid_to and aid.valid_to < today:
             report.expired_active.append(Problem("aid.json", aid.id, "status",
@@ -112,13 +120,15 @@ def _review_contact_links(kb: KnowledgeBase, report: Report) -> None:
     the national homepage."""
     for rec in kb.landing.values():
         for where, url in (("url", rec.url), ("contact.url", rec.contact and rec.contact.url)):
-            if url and is_press(url):
+            if url and is_not_own_site(kb.source_policy, url):
                 report.errors.append(Problem("landing.json", rec.id, where,
-                                             f"{url} is a press page, not the organisation's "
-                                             "own site: keep it as a source, leave the link out"))
+                                             f"{url} is a press, aggregator or weak page, not "
+                                             "the organisation's own site: keep it as a "
+                                             "source, leave the link out"))
     for region in kb.french_regions.values():
         contact = region.tfe_contact
-        if contact and (is_press(contact.url) or is_national_tfe_home(contact.url)):
+        if contact and (is_not_own_site(kb.source_policy, contact.url)
+                        or is_national_tfe_home(contact.url)):
             report.errors.append(Problem("french_regions.json", region.id, "tfe_contact.url",
                                          f"{contact.url} is not a regional contact page"))
 
@@ -128,7 +138,10 @@ def format_report(report: Report) -> str:
     lines.append("Records: " + ", ".join(f"{k} {v}" for k, v in report.counts.items()))
     sections = (("Errors", report.errors), ("Verification dates in the future", report.future),
                 ("Active schemes past their end date", report.expired_active),
-                ("Due for re-verification", report.stale))
+                ("Due for re-verification", report.stale),
+                ("Weak sources (not first)", report.weak_elsewhere),
+                ("Records with no primary source", report.no_primary),
+                ("Texts not translated", report.untranslated))
     for title, items in sections:
         lines.append(f"{title}: {len(items)}")
         lines.extend(f"  - {p}" for p in items)

@@ -1,35 +1,19 @@
-"""Which links may stand for an organisation: press hosts are sources, never a contact."""
+"""Which links may stand for an organisation, and how far a source's host can be trusted. The
+classified hosts are data (knowledge/source_policy.json, `SourcePolicy`); this module applies
+them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-PRESS_HOSTS = frozenset({
-    # News sites, blogs and personal pages found among the knowledge base's sources. A page
-    # there can prove a fact; it is never an organisation's own site.
-    "20minutes.fr", "acteursdeleconomie.latribune.fr", "actualites-cci.com",
-    "afrique.medias24.com", "alliancesolidaire.org", "alliancy.fr", "beaboss.fr",
-    "biperra-production.fr", "bonite.fr", "br.rfi.fr", "cci-news.com", "channelnews.fr",
-    "cscience.ca", "destimed.fr", "draperstartuphouse.com", "dynamicbusiness.com",
-    "echodumardi.com", "econews.pt", "econostrum.info", "editor.centreo.hk", "empreendedor.com",
-    "enoxxnews.com", "equinoxmagazine.fr", "expat.com", "finovup.fr", "forbes.fr",
-    "fr.nhandan.vn", "francaisaletranger.fr", "france-amerique.com", "french-connect.com",
-    "frenchmorning.com", "ftige.ch", "fungglobalretailtech.com", "gruenden.ch", "i24news.tv",
-    "industrie-techno.com", "israelscienceinfo.com", "israelvalley.com", "jean-zuccarelli.info",
-    "jornada.com.mx", "koreaherald.com", "l-express.ca", "lagazettefrance.fr", "latestly.com",
-    "latribune.fr", "lavap.blogspot.com", "law.ch", "lematin.ma", "lemetropolitain.com",
-    "lemoci.com", "lepetitjournal.com", "lesoleil.sn", "loutardeliberee.info", "m.sedaily.com",
-    "maddyness.com", "mercisf.com", "netpme.fr", "oliviercadic.com",
-    "opinion-internationale.com", "patrick.guenin2.free.fr", "publico.pt", "regional-it.be",
-    "reseau-healthtech.fr", "revistapegn.globo.com", "rfi.fr", "rse-magazine.com",
-    "selected.sesamers.com", "societe.com", "startupbrics.com", "straitstimes.com",
-    "sudquotidien.sn", "telemesstation.com", "telquel.ma", "tendanceouest.com",
-    "usine-digitale.fr", "visaforeb5.com", "voyages-d-affaires.com", "weblex.fr",
-    "yabiladi.com", "yannlebeux.com", "zdnet.com",
-})
+from bot.kb.models import SourceClass, SourcePolicy
 
 NATIONAL_TFE_HOST = "teamfrance-export.fr"
 """Team France Export's site: its homepage is the national one, regional pages are below it."""
+
+NOT_OWN_SITE = frozenset({SourceClass.aggregator, SourceClass.press, SourceClass.weak})
+"""Hosts that can prove a fact but never stand for an organisation (its link or contact)."""
 
 
 def host(url: object) -> str:
@@ -37,10 +21,37 @@ def host(url: object) -> str:
     return (urlsplit(str(url)).hostname or "").removeprefix("www.")
 
 
-def is_press(url: object) -> bool:
-    """Whether the URL is on a press host (or one of its subdomains)."""
+def listed_class(policy: SourcePolicy, url: object) -> SourceClass | None:
+    """The class the policy gives the URL's host (or a parent domain), else None."""
+    entry = policy.classify(host(url))
+    return entry.class_ if entry else None
+
+
+def source_class(policy: SourcePolicy, url: object,
+                 own: Iterable[object] = ()) -> SourceClass | None:
+    """A source's class for one record: the listed class of its host, else primary when the
+    host is the record's own site (`own`: the record's url and contact links), else None
+    (unclassified)."""
+    listed = listed_class(policy, url)
+    if listed is not None:
+        return listed
     name = host(url)
-    return any(name == h or name.endswith("." + h) for h in PRESS_HOSTS)
+    if name and any(name == host(o) for o in own if o):
+        return SourceClass.primary
+    return None
+
+
+def is_not_own_site(policy: SourcePolicy, url: object) -> bool:
+    """Whether the URL is on a press, aggregator or weak host (or one of their subdomains)."""
+    return listed_class(policy, url) in NOT_OWN_SITE
+
+
+def own_link(policy: SourcePolicy, *candidates: object) -> str | None:
+    """The first candidate that can stand for the organisation (never a press page...)."""
+    for candidate in candidates:
+        if candidate and not is_not_own_site(policy, candidate):
+            return str(candidate)
+    return None
 
 
 def is_national_tfe_home(url: object) -> bool:

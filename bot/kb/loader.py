@@ -15,19 +15,48 @@ from bot.dialog import questions as q
 from bot.kb import models as m
 from bot.kb.snapshot import KnowledgeBase
 
-SINGLE_FILES: dict[str, type[BaseModel]] = {"meta": m.Meta, "vie_costs": m.VieCosts}
-LIST_FILES: dict[str, type[BaseModel]] = {
-    "sectors": m.Sector,
-    "world_regions": m.WorldRegion,
-    "countries": m.Country,
-    "cities": m.City,
-    "french_regions": m.FrenchRegion,
-    "landing": m.Landing,
-    "vie_rules": m.VieRule,
-    "vie_countries": m.VieCountry,
-    "aid": m.Aid,
-}
-COLLECTIONS = (*SINGLE_FILES, *LIST_FILES)
+
+@dataclass(frozen=True)
+class Collection:
+    """One collection of the base, declared once: its file is `<name>.json`; `many`: an array of
+    records with ids, else one object. `default` is what a stored version written before the
+    collection existed holds (a backup, a dialog-pinned version, an older knowledge/), so old
+    versions still load and can be rolled back to; None: the collection is required."""
+
+    name: str
+    model: type[BaseModel]
+    many: bool = True
+    default: Callable[[], Any] | None = None
+
+
+REGISTRY: tuple[Collection, ...] = (
+    Collection("meta", m.Meta, many=False),
+    Collection("vie_costs", m.VieCosts, many=False),
+    Collection("sectors", m.Sector),
+    Collection("world_regions", m.WorldRegion),
+    Collection("countries", m.Country),
+    Collection("cities", m.City),
+    Collection("french_regions", m.FrenchRegion),
+    Collection("landing", m.Landing),
+    Collection("vie_rules", m.VieRule),
+    Collection("vie_countries", m.VieCountry),
+    Collection("aid", m.Aid),
+    # Added in 2026-12 (issue 14): versions before it classified no host.
+    Collection("source_policy", m.SourcePolicy, many=False, default=lambda: {"hosts": []}),
+)
+BY_NAME = {c.name: c for c in REGISTRY}
+SINGLE_FILES: dict[str, type[BaseModel]] = {c.name: c.model for c in REGISTRY if not c.many}
+LIST_FILES: dict[str, type[BaseModel]] = {c.name: c.model for c in REGISTRY if c.many}
+COLLECTIONS = tuple(c.name for c in REGISTRY)
+
+
+def with_defaults(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """`raw` with every collection it lacks that has a default (a version from before it)."""
+    out = dict(raw)
+    for c in REGISTRY:
+        if c.name not in out and c.default is not None:
+            out[c.name] = c.default()
+    return out
 
 
 SHOWN_CHARS = 40
@@ -212,7 +241,11 @@ def read_raw(directory: Path) -> tuple[dict[str, Any], list[Problem]]:
         try:
             raw[name] = parse_json(path.read_text(encoding="utf-8"), path.name)
         except FileNotFoundError:
-            problems.append(Problem(path.name, None, None, "file is missing"))
+            default = BY_NAME[name].default
+            if default is None:
+                problems.append(Problem(path.name, None, None, "file is missing"))
+            else:  # a directory written before this collection existed
+                raw[name] = default()
         except UnicodeDecodeError as exc:
             problems.append(Problem(path.name, None, None, f"not valid JSON: {exc}"))
         except JsonRefused as exc:
@@ -237,6 +270,7 @@ def _validate(name: str, model: type[BaseModel], data: Any, rid: str | None,
 def build(raw: Mapping[str, Any]) -> tuple[KnowledgeBase | None, list[Problem]]:
     """Validate raw collections into a snapshot; return the problems instead of raising."""
     problems: list[Problem] = []
+    raw = with_defaults(raw)
     singles: dict[str, BaseModel] = {}
     lists: dict[str, dict[str, Any]] = {}
     for name, model in SINGLE_FILES.items():

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     HttpUrl,
+    PrivateAttr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -63,29 +64,114 @@ class Confidence(StrEnum):
     unverified = "unverified"
 
 
+PAGE_DATE = r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
+PageDate = Annotated[str, StringConstraints(pattern=PAGE_DATE)]
+"""A page's own date as precise as the page gives it: "2021", "2021-05" or "2021-05-04"."""
+
+
+def page_date_start(value: str) -> dt.date:
+    """The first day a page date can mean ("2021" is 1 January 2021): the conservative reading
+    when judging freshness."""
+    parts = [int(p) for p in value.split("-")]
+    return dt.date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+
+
+def horizon_start(today: dt.date, months: int) -> dt.date:
+    """The day `months` before `today`: a fact dated before it is due for re-verification."""
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    return dt.date(year, month + 1, min(today.day, 28))
+
+
+COMPILED_NOTE = "verified date = when the fact sheet was compiled"
+"""The words of the old placeholder: a day a fact sheet was compiled from archived copies, shown
+as "verified" although nobody compared the fact with the page. Never a date of the new form."""
+
+
+def legacy_source(data: dict[str, Any]) -> dict[str, Any]:
+    """A source in the form used before `published` and `checked` (one `verified` date), read
+    the way the migration of knowledge/ read it, so backups and pinned versions still load:
+    - "… when the fact sheet was compiled": no date at all, so the source is `unverified`;
+    - "undated page, read <day>": `checked` that day (a person read the page then);
+    - a page's own date, at the precision the note gives ("year only", "month only"): `published`.
+    """
+    out = {k: v for k, v in data.items() if k != "verified"}
+    day = str(data["verified"])
+    note = str(data.get("note") or "")
+    low = note.lower()
+    if COMPILED_NOTE in low:
+        out["confidence"] = Confidence.unverified.value
+        out["note"] = (note.replace("verified date = when the fact sheet was compiled",
+                                    "not yet compared with the page").strip())
+    elif "undated page" in low and "read" in low:
+        out["checked"] = day
+    elif "year only" in low:
+        out["published"] = day[:4]
+    elif "month only" in low:
+        out["published"] = day[:7]
+    else:
+        out["published"] = day
+    return out
+
+
 class Source(Strict):
-    """Where a fact comes from and when someone last checked it there."""
+    """Where a fact comes from, with dates that mean what they say: `published`, the page's own
+    date (year or month precision allowed); `checked`, the day a person compared the fact with
+    the page. A source with neither is `unverified`."""
 
     url: HttpUrl
-    verified: dt.date
+    published: PageDate | None = None
+    checked: dt.date | None = None
     confidence: Confidence = Confidence.medium
     note: Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: object) -> object:
+        if isinstance(data, dict) and "verified" in data and not (
+                "published" in data or "checked" in data):
+            return legacy_source(data)
+        return data
+
+    @field_validator("published")
+    @classmethod
+    def _real_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            page_date_start(value)  # raises on 2021-02-30
+        return value
+
+    @model_validator(mode="after")
+    def _dated_or_unverified(self) -> Source:
+        if self.published is None and self.checked is None \
+                and self.confidence is not Confidence.unverified:
+            raise ValueError("a source with no page date (published) and no check (checked) is "
+                             "confidence 'unverified'")
+        return self
+
+    @property
+    def dated(self) -> dt.date | None:
+        """How fresh the fact is as far as this source shows: the check if any, else the first
+        day the page's own date can mean; None when neither is known."""
+        if self.checked is not None:
+            return self.checked
+        return page_date_start(self.published) if self.published else None
+
 
 class Sourced(Strict):
-    """A record that shows facts: at least one source, each dated."""
+    """A record that shows facts: at least one source, each dated or marked unverified."""
 
     sources: list[Source] = Field(min_length=1, max_length=MAX_SOURCES)
 
     @property
     def source(self) -> Source:
-        """The main source, shown beside the fact."""
+        """The main source, shown beside the fact: the primary one whenever the record has one
+        (`kb check` enforces it)."""
         return self.sources[0]
 
     @property
-    def verified(self) -> dt.date:
-        """The oldest verification date among the sources: the fact is only as fresh as that."""
-        return min(s.verified for s in self.sources)
+    def dated(self) -> dt.date | None:
+        """How fresh the record is: its first source's check or page date (the others support
+        it). None: never dated nor checked, so due for verification first."""
+        return self.source.dated
 
 
 # --- vocabulary -------------------------------------------------------------------------------
@@ -275,6 +361,14 @@ class VieCosts(Sourced):
                 raise ValueError(f"typical_year: {t.source_url} is not one of the sources")
         return self
 
+    @property
+    def fee_source(self) -> Source:
+        """The source of the management-fee range: the one whose page date is the fee's date
+        (at the page's precision), else the main source."""
+        day = self.management_fee_date.isoformat()
+        return next((s for s in self.sources if s.published and day.startswith(s.published)),
+                    self.source)
+
     def source_of(self, typical: TypicalCost) -> Source:
         return next(s for s in self.sources if str(s.url) == str(typical.source_url))
 
@@ -420,3 +514,58 @@ class Meta(Strict):
     version: Name
     updated: dt.date
     verification_horizon_months: int = Field(default=12, ge=1, le=MAX_HORIZON_MONTHS)
+
+
+# --- source policy ----------------------------------------------------------------------------
+
+
+class SourceClass(StrEnum):
+    """How far a source's host can be trusted (knowledge/README.md, "Source policy")."""
+
+    primary = "primary"  # the body that runs the scheme, the law, the organisation itself
+    aggregator = "aggregator"  # lists of schemes, republications of legal texts
+    press = "press"  # news sites, trade press, blogs of journalists
+    weak = "weak"  # never a first source: dumps, personal pages, imitation or staging domains
+
+
+class SourceHost(Strict):
+    """One classified host; it covers its subdomains, and the longest matching host wins."""
+
+    host: Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$", max_length=200)]
+    class_: SourceClass = Field(alias="class")
+    kind: Name  # what the host is, e.g. "document dump", "regional council", "law"
+    note: Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)] | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SourcePolicy(Strict):
+    """The classified hosts (source_policy.json). A host not listed is the organisation's own
+    site when a record links to it (`url`, `contact`), else unclassified."""
+
+    hosts: list[SourceHost] = Field(default=[], max_length=5000)
+    _table: dict[str, SourceHost] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._table = {h.host: h for h in self.hosts}
+
+    @model_validator(mode="after")
+    def _unique(self) -> SourcePolicy:
+        seen: set[str] = set()
+        for h in self.hosts:
+            if h.host in seen:
+                raise ValueError(f"host {h.host!r} is listed twice")
+            seen.add(h.host)
+        return self
+
+    def classify(self, host: str) -> SourceHost | None:
+        """The entry for `host` (or the nearest parent domain listed), else None."""
+        table = self._table
+        name = host.removeprefix("www.")
+        while True:
+            if name in table:
+                return table[name]
+            if "." not in name:
+                return None
+            name = name.split(".", 1)[1]
+

@@ -15,6 +15,7 @@ from bot.kb.models import (
     Landing,
     Meta,
     Sector,
+    SourcePolicy,
     VieCosts,
     VieCountry,
     VieRule,
@@ -57,6 +58,7 @@ class KnowledgeBase:
     vie_costs: VieCosts
     vie_countries: dict[str, VieCountry]
     aid: dict[str, Aid]
+    source_policy: SourcePolicy
     _by_country: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
     _by_region: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)
     _by_city: dict[str, list[Landing]] = field(init=False, repr=False, compare=False)

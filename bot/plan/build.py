@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from bot.advice.budget import BudgetEstimate, Total
 from bot.advice.eligibility import AidVerdict, Eligibility
 from bot.advice.engine import Advice
-from bot.kb.links import is_press
-from bot.kb.models import CriterionField, Source
+from bot.kb.links import own_link
+from bot.kb.models import CriterionField, Source, SourcePolicy
 from bot.kb.snapshot import KnowledgeBase
 from bot.plan.model import (
     MAX_ACTIONS,
@@ -33,18 +33,18 @@ def build_plan(advice: Advice, kb: KnowledgeBase, today: dt.date) -> Plan:
     """The plan of one piece of advice; deterministic for a given advice and date."""
     sections = (landing_section(advice), vie_section(advice, kb), aid_section(advice),
                 sources_section())
-    return Plan(advice, today, advice.kb_version, summarize(advice), sections)
+    return Plan(advice, today, advice.kb_version, summarize(advice, kb.source_policy), sections)
 
 
 # --- summary ------------------------------------------------------------------------------
 
 
-def summarize(advice: Advice) -> Summary:
-    return Summary(budget=budget_line(advice.budget), actions=actions(advice),
+def summarize(advice: Advice, policy: SourcePolicy) -> Summary:
+    return Summary(budget=budget_line(advice.budget), actions=actions(advice, policy),
                    warnings=warnings(advice), aid_count=len(advice.aid))
 
 
-def actions(advice: Advice) -> tuple[Action, ...]:
+def actions(advice: Advice, policy: SourcePolicy) -> tuple[Action, ...]:
     """The regional export team, then where to land, then the lead financing; when one of them
     is missing, the next scheme that fits this project (with its own page)."""
     out: list[Action] = []
@@ -66,7 +66,7 @@ def actions(advice: Advice) -> tuple[Action, ...]:
     for v in advice.aid:
         if len(out) >= MAX_ACTIONS:
             break
-        url = _own(v.aid.contact.url if v.aid.contact else None, v.aid.url)
+        url = own_link(policy, v.aid.contact and v.aid.contact.url, v.aid.url)
         if v.aid.id in named or v.aid.kind == "support" and any(
                 a.key.endswith("_tfe") for a in out) or url is None:
             continue
@@ -177,10 +177,3 @@ def _region_of(v: AidVerdict) -> str | None:
 
 def _refs(sources: Iterable[Source]) -> tuple[SourceRef, ...]:
     return tuple(SourceRef.of(s) for s in sources)
-
-
-def _own(*candidates: object) -> str | None:
-    for candidate in candidates:
-        if candidate and not is_press(candidate):
-            return str(candidate)
-    return None

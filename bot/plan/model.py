@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.advice.budget import Span
 from bot.advice.engine import Advice
 from bot.dialog.questions import Band
-from bot.kb.models import Source, Text
+from bot.kb.models import Source, Text, page_date_start
 
 SECTIONS = ("landing", "vie", "aid", "sources")
 """The sections a plan opens on demand, in the order of their buttons and of the PDF."""
@@ -22,16 +22,34 @@ MAX_WARNINGS = 2
 
 @dataclass(frozen=True)
 class SourceRef:
-    """One source as a plan shows it: a short link with its date, and how far to trust it."""
+    """One source as a plan shows it: a short link with the date that means what it says (the
+    day a person checked the fact there, else the page's own date), and how far to trust it."""
 
     url: str
-    date: dt.date
     confidence: str  # high, medium, low, unverified
-    date_kind: str = "verified"  # what the date means (issue 14 adds "published", "checked")
+    published: str | None = None  # the page's own date: "2021", "2021-05" or "2021-05-04"
+    checked: dt.date | None = None  # the day a person compared the fact with the page
+    old: bool = False  # dated before the verification horizon, or not dated at all
+
+    @property
+    def date_kind(self) -> str:
+        """checked, published or none: what the date shown is."""
+        return "checked" if self.checked else "published" if self.published else "none"
+
+    @property
+    def date(self) -> dt.date | None:
+        """The date shown, as a day (a page date's first day), for sorting and grouping."""
+        if self.checked:
+            return self.checked
+        return page_date_start(self.published) if self.published else None
 
     @classmethod
-    def of(cls, source: Source) -> SourceRef:
-        return cls(str(source.url), source.verified, source.confidence.value)
+    def of(cls, source: Source, horizon: dt.date | None = None) -> SourceRef:
+        """`horizon`: the first day still fresh; a source dated before it is flagged old."""
+        ref = cls(str(source.url), source.confidence.value, source.published, source.checked)
+        if horizon is not None and (ref.date is None or ref.date < horizon):
+            ref = replace(ref, old=True)
+        return ref
 
 
 @dataclass(frozen=True)

@@ -497,7 +497,7 @@ class _Writer:
         for n, ref in enumerate(self.plan.sources, 1):
             if doc.will_page_break(3 * line + 1):  # a URL on two lines and its date
                 doc.add_page()
-            date = t(f"plan.date.{ref.date_kind}", day=self.day(ref.date))
+            date = self.renderer.when(self.locale, ref)
             confidence = t(f"pdf.confidence.{ref.confidence}")
             y = doc.get_y()
             doc.flow([Run(f"{n}.")], size, line)

@@ -39,6 +39,22 @@ def format_date(day: dt.date, locale: str) -> str:
     return day.strftime("%-d %B %Y")
 
 
+PRECISION = {4: "year", 7: "month", 10: "day"}
+"""A page date's precision by its length: 2021, 2021-05, 2021-05-04."""
+
+
+def format_page_date(value: str, locale: str) -> str:
+    """A page's own date at its precision: "2021", "mai 2021", "4 mai 2021"."""
+    parts = [int(p) for p in value.split("-")]
+    if len(parts) == 3:
+        return format_date(dt.date(*parts), locale)
+    if len(parts) == 2:
+        month = (_MONTHS_FR[parts[1] - 1] if locale == "fr"
+                 else dt.date(2000, parts[1], 1).strftime("%B"))
+        return f"{month} {parts[0]}"
+    return str(parts[0])
+
+
 @lru_cache(maxsize=4096)
 def _host(url: object) -> str:
     """The site a source link points to, as shown beside a fact (parsed once per URL)."""
@@ -78,6 +94,7 @@ class Renderer:
         self.env.filters["day"] = self._day
         self.env.filters["loc"] = self._loc
         self.env.filters["host"] = _host
+        self.env.filters["when"] = self._when
         self.env.globals["label"] = self._label
         self.env.globals["t"] = self._text
         self.labels: dict[str, dict[str, str]] = {
@@ -125,6 +142,21 @@ class Renderer:
     @pass_context
     def _day(self, ctx: Context, day: dt.date) -> str:
         return format_date(day, ctx["locale"])
+
+    def when(self, locale: str, ref: Any) -> Markup:
+        """A source's date as the plan words it: "vérifié le 2 décembre 2026" (a person checked
+        the fact there), "page de mai 2021" (the page's own date, at its precision), or "non
+        daté"; `ref` is a plan SourceRef or a knowledge-base Source."""
+        if ref.checked:
+            return self.text(locale, "plan.date.checked", day=format_date(ref.checked, locale))
+        if not ref.published:
+            return self.text(locale, "plan.date.none")
+        return self.text(locale, f"plan.date.published_{PRECISION[len(ref.published)]}",
+                         date=format_page_date(ref.published, locale))
+
+    @pass_context
+    def _when(self, ctx: Context, ref: Any) -> Markup:
+        return self.when(ctx["locale"], ref)
 
     @pass_context
     def _loc(self, ctx: Context, text: Any) -> str:

@@ -11,7 +11,7 @@ from bot.advice.engine import advise
 from bot.clock import FixedClock
 from bot.dialog.engine import Dialog, DialogState
 from bot.handlers.views import Views
-from bot.kb.links import is_press
+from bot.kb.links import is_not_own_site
 from bot.kb.snapshot import KnowledgeBase
 from bot.plan.build import build_plan
 from bot.plan.model import MAX_ACTIONS, MAX_WARNINGS, Plan
@@ -54,7 +54,7 @@ def test_summary_fits_one_screen_and_links_each_action(
         assert action.who in shown.text
         if action.url is not None:
             assert action.url in links
-            assert not is_press(action.url)
+            assert not is_not_own_site(kb.source_policy, action.url)
 
 
 def test_three_actions_in_the_order_an_advisor_gives_them(kb: KnowledgeBase,
