@@ -32,6 +32,7 @@ KIND_WEIGHT = MappingProxyType({
     LandingKind.business_france: 0.0,  # ranked among OFFICIAL_KINDS by fit only
     LandingKind.chamber: 0.0,
     LandingKind.soft_landing: 3.0,  # built to host companies from abroad
+    LandingKind.investment_agency: 2.5,  # the city's or country's agency for foreign companies
     LandingKind.accelerator: 2.0,
     LandingKind.incubator: 2.0,
     LandingKind.french_tech: 1.5,  # communities of volunteers: introductions, no hosting
@@ -46,6 +47,7 @@ FIT = MappingProxyType({
     "stage_match": 1.0,  # it names the company's stage
     "stage_other": -1.0,  # it names only other stages
     "unverified": -3.0,  # known only from an old or passing mention: after active ones
+    "no_own_site": -1.0,  # no site of its own found: reached through Team France Export
     "cost_step": -0.5,  # per cost level (free 0 .. high 3), only on a tight budget
 })
 """Weights of the fit score."""
@@ -149,6 +151,8 @@ def fit_score(rec: Landing, profile: Profile) -> float:
         score += FIT["stage_match"] if profile.stage in rec.stages else FIT["stage_other"]
     if rec.status == "unverified":
         score += FIT["unverified"]
+    if rec.url is None and rec.contact is None:
+        score += FIT["no_own_site"]
     budget = profile.budget
     if budget and budget.high is not None and budget.high < TIGHT_BUDGET_EUR:
         score += FIT["cost_step"] * _COST_RANK[rec.cost.level if rec.cost else "unknown"]

@@ -231,6 +231,7 @@ class LandingKind(StrEnum):
     incubator = "incubator"
     accelerator = "accelerator"
     soft_landing = "soft_landing"  # soft-landing programme for foreign start-ups
+    investment_agency = "investment_agency"  # a city's or country's agency receiving foreign firms
     coworking = "coworking"
     network = "network"  # other French network (CCE, Alliance, swissnex-like)
 
