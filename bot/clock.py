@@ -29,7 +29,7 @@ class Clock:
 class FixedClock(Clock):
     """A clock that moves only when told (tests, benchmarks, replays)."""
 
-    at: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC))
+    at: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC))
     ticks: float = 0.0
 
     def now(self) -> dt.datetime:

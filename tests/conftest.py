@@ -20,7 +20,7 @@ from bot.storage.keyvalue import KeyValue
 from bot.storage.limits import Limits, limits_for
 
 KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
-TODAY = dt.date(2026, 12, 1)
+TODAY = dt.date(2026, 12, 2)
 # `python -m bot` with its clock starting on TODAY (the subprocesses' "today" is fixed too).
 BOT_COMMAND = (sys.executable, str(Path(__file__).with_name("run_bot.py")))
 # Tests that cannot run under libfaketime (the README's date-moved run leaves them out): they

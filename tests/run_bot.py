@@ -9,5 +9,5 @@ import sys
 from bot.__main__ import main
 from bot.clock import ShiftedClock
 
-start = dt.datetime.fromisoformat(os.environ.get("TEST_CLOCK_START", "2026-12-01T09:00:00+00:00"))
+start = dt.datetime.fromisoformat(os.environ.get("TEST_CLOCK_START", "2026-12-02T09:00:00+00:00"))
 sys.exit(main(sys.argv[1:], clock=ShiftedClock(start)))

@@ -37,7 +37,7 @@ from bot.kb.changes import (
     parse_upload,
 )
 from bot.kb.check import Report, review_raw
-from bot.kb.loader import COLLECTIONS, KnowledgeError, Problem, read_raw
+from bot.kb.loader import COLLECTIONS, KnowledgeError, Problem, read_raw, upgraded
 from bot.kb.snapshot import KnowledgeBase
 
 PENDING = ".pending"
@@ -348,7 +348,7 @@ class KnowledgeAdmin:
         if problems:
             raise Unreadable([replace(p, file=f"{BACKUPS}/{version}/{p.file}") for p in problems],
                              backup=version)
-        return raw
+        return upgraded(raw)
 
     def _known_versions(self) -> list[str]:
         return [*self.backups(), *(e.get("version", "") for e in self.history())]

@@ -95,10 +95,11 @@ def _review(kb: KnowledgeBase, today: dt.date, report: Report,
             report.stale.append(Problem(file, rid, "sources.0",
                                         f"dated {dated.isoformat()}, before "
                                         f"{horizon.isoformat()}"))
-    policy = review_sources(kb)
-    report.errors.extend(policy.errors)
-    report.weak_elsewhere = policy.weak_elsewhere
-    report.no_primary = policy.no_primary
+    if kb.source_policy.hosts:  # a version from before the policy classified no host
+        policy = review_sources(kb)
+        report.errors.extend(policy.errors)
+        report.weak_elsewhere = policy.weak_elsewhere
+        report.no_primary = policy.no_primary
     report.untranslated = untranslated(kb)
     for aid in kb.aid.values():
         if aid.status is AidStatus.active and aid.valid_to and aid.valid_to < today:

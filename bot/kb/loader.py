@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -48,6 +49,21 @@ BY_NAME = {c.name: c for c in REGISTRY}
 SINGLE_FILES: dict[str, type[BaseModel]] = {c.name: c.model for c in REGISTRY if not c.many}
 LIST_FILES: dict[str, type[BaseModel]] = {c.name: c.model for c in REGISTRY if c.many}
 COLLECTIONS = tuple(c.name for c in REGISTRY)
+
+
+def upgraded(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored version in today's form: collections it lacks get their default, and sources
+    dated the old way (`verified`) are converted as on load (`models.legacy_source`). For a
+    rollback, so the live files are always written in the current form."""
+    out = copy.deepcopy(with_defaults(raw))
+    for document in out.values():
+        for rec in document if isinstance(document, list) else [document]:
+            sources = rec.get("sources") if isinstance(rec, dict) else None
+            if isinstance(sources, list):
+                rec["sources"] = [m.legacy_source(s) if isinstance(s, dict) and "verified" in s
+                                  and not ({"published", "checked"} & set(s)) else s
+                                  for s in sources]
+    return out
 
 
 def with_defaults(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,12 +27,12 @@ def sourced_records(kb: KnowledgeBase) -> Iterator[tuple[str, str | None, Source
 
 
 def own_links(rec: Sourced) -> tuple[object, ...]:
-    """The links by which a record names its organisation (a source there is its own site)."""
-    links: list[object] = []
-    for name in ("url", "contact", "tfe_contact"):
-        value = getattr(rec, name, None)
-        links.append(getattr(value, "url", value))
-    return tuple(link for link in links if link)
+    """The links by which a landing record names its organisation (a source there is the
+    organisation's own site). Other records' links are judged by the listed hosts only: an aid's
+    `url` may be an aggregator's page."""
+    if not isinstance(rec, Landing):
+        return ()
+    return tuple(link for link in (rec.url, rec.contact and rec.contact.url) if link)
 
 
 def classes(kb: KnowledgeBase, rec: Sourced) -> list[SourceClass | None]:

@@ -380,7 +380,7 @@ def render_pdf(plan: Plan, kb: KnowledgeBase, locale: str, names: Mapping[str, s
 
 
 def pdf_filename(plan: Plan, kb: KnowledgeBase, locale: str, names: Mapping[str, str]) -> str:
-    """`plan-export-singapour-2026-12-01.pdf`: the destination as the reader saw it,
+    """`plan-export-singapour-2026-12-02.pdf`: the destination as the reader saw it,
     ASCII-folded, lower case, hyphens; the plan's date."""
     text = default_renderer().text
     place = slug(names.get("target", ""))

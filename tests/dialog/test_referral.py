@@ -135,7 +135,7 @@ async def test_accept_hands_off_once_in_the_advisor_language(app: App) -> None:
                    if isinstance(r, SendDocument) and r.chat_id == ADVISOR]  # and the PDF
     assert isinstance(document.document, BufferedInputFile)
     assert document.document.data.startswith(b"%PDF")
-    assert document.document.filename == "plan-export-singapour-2026-12-01.pdf"
+    assert document.document.filename == "plan-export-singapour-2026-12-02.pdf"
     assert "Claire Martin" in text_of(done) and "Retirer mon accord" in str(done[-1].reply_markup)
     # Pressing Yes again sends nothing twice.
     mark = len(client.session.requests)

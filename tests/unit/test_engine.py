@@ -396,7 +396,7 @@ def test_typed_answers_to_each_question(big: Dialog, step: str, typed: str,
 
 
 def test_a_year_of_creation_on_the_edge_of_a_band_is_confirmed_first(big: Dialog) -> None:
-    # Created in 2024, on 1 December 2026: from 1.9 to 2.9 years old, every age in 1 to 3.
+    # Created in 2024, on 2 December 2026: from 1.9 to 2.9 years old, every age in 1 to 3.
     assert big.type(at(big, "company_age"), "créée en 2024").state.answers["company_age"] \
         == "a1_3"
     outcome = big.type(at(big, "company_age"), "depuis 2025")  # 0.9 to 1.9 years: unsure

@@ -451,7 +451,7 @@ from pathlib import Path
 from bot.clock import FixedClock
 from bot.kb.admin import KnowledgeAdmin
 
-admin = KnowledgeAdmin(Path(sys.argv[1]), Path(sys.argv[2]), FixedClock.on(dt.date(2026, 12, 1)))
+admin = KnowledgeAdmin(Path(sys.argv[1]), Path(sys.argv[2]), FixedClock.on(dt.date(2026, 12, 2)))
 template = json.loads((Path(sys.argv[1]) / "aid.json").read_text())[0]
 print("ready", flush=True)
 while True:

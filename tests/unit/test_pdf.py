@@ -195,11 +195,11 @@ def test_pdf_metadata_and_deterministic(kb: KnowledgeBase, renderer: Renderer) -
 
 
 @pytest.mark.parametrize(("profile", "locale", "expected"), [
-    ("singapore, 2 VIE, typed budget", "fr", "plan-export-singapour-2026-12-01.pdf"),
-    ("singapore, 2 VIE, typed budget", "en", "export-plan-singapore-2026-12-01.pdf"),
-    ("reunion to montreal, VIE maybe", "fr", "plan-export-montreal-2026-12-01.pdf"),
-    ("saas to san francisco, no VIE, 15 k", "fr", "plan-export-san-francisco-2026-12-01.pdf"),
-    ("every answer unknown", "en", "export-plan-asia-2026-12-01.pdf"),
+    ("singapore, 2 VIE, typed budget", "fr", "plan-export-singapour-2026-12-02.pdf"),
+    ("singapore, 2 VIE, typed budget", "en", "export-plan-singapore-2026-12-02.pdf"),
+    ("reunion to montreal, VIE maybe", "fr", "plan-export-montreal-2026-12-02.pdf"),
+    ("saas to san francisco, no VIE, 15 k", "fr", "plan-export-san-francisco-2026-12-02.pdf"),
+    ("every answer unknown", "en", "export-plan-asia-2026-12-02.pdf"),
 ])
 def test_filename(kb: KnowledgeBase, renderer: Renderer, profile: str, locale: str,
                   expected: str) -> None:
@@ -209,7 +209,7 @@ def test_filename(kb: KnowledgeBase, renderer: Renderer, profile: str, locale: s
 
 def test_filename_without_a_place(kb: KnowledgeBase, renderer: Renderer) -> None:
     plan, names = make(kb, renderer, PROFILES["every answer unknown"], "fr")
-    assert pdf_filename(plan, kb, "fr", {**names, "target": "—"}) == "plan-export-2026-12-01.pdf"
+    assert pdf_filename(plan, kb, "fr", {**names, "target": "—"}) == "plan-export-2026-12-02.pdf"
 
 
 def test_telegram_html_becomes_styled_runs() -> None:
