@@ -16,21 +16,28 @@ from typing import Any, ParamSpec, TypeVar
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Document, Message, User
 
 from bot.handlers.views import Views, drop_keyboard
-from bot.kb.admin import Applied, KnowledgeAdmin, Proposal, Unreadable
+from bot.kb.admin import Applied, KnowledgeAdmin, Proposal, Unreadable, dump
 from bot.kb.changes import MAX_UPLOAD_BYTES, Refusal, RefusalKind
 from bot.kb.loader import JsonRefused, parse_json
 from bot.kb.reload import Reloader
+from bot.kb.stale import StaleRecord, fingerprint, for_editing, stale_records, title
 from bot.render.callbacks import KbCb
-from bot.render.keyboards import kb_confirm_keyboard, kb_home_keyboard, kb_versions_keyboard
+from bot.render.keyboards import (
+    kb_confirm_keyboard,
+    kb_home_keyboard,
+    kb_stale_keyboard,
+    kb_versions_keyboard,
+)
 from bot.render.split import pack
 from bot.storage.keyvalue import KeyValue
 
 log = logging.getLogger(__name__)
 PENDING = "kb_pending"  # per admin: the one change waiting for Apply or Cancel
+STALE = "kb_stale"  # per admin: the re-verification walk (queue of records, counts, token)
 SHOWN_PROBLEMS = 20
 HISTORY_SHOWN = 5
 P = ParamSpec("P")
@@ -118,9 +125,12 @@ def build_router() -> Router:
     router.callback_query.filter(F.message.chat.type == "private", is_admin)
 
     @router.message(Command("kb"))
-    async def cmd_kb(message: Message, views: Views, locale: str,
-                     kb_admin: KnowledgeAdmin | None = None) -> None:
-        if kb_admin is None:
+    async def cmd_kb(message: Message, command: CommandObject, views: Views, kv: KeyValue,
+                     locale: str, kb_admin: KnowledgeAdmin | None = None) -> None:
+        if kb_admin is None or message.from_user is None:
+            return
+        if (command.args or "").strip().lower() == "stale":
+            await start_walk(views, kv, message.chat.id, message.from_user.id, locale, kb_admin)
             return
         status = await engine(views, message.chat.id, locale, kb_admin, kb_admin.status,
                               HISTORY_SHOWN)
@@ -130,7 +140,7 @@ def build_router() -> Router:
                                      kb=status.kb, report=status.report,
                                      history=status.history, backups=status.backups)
         await views.send_parts(message.chat.id, pack([text]),
-                               kb_home_keyboard(views.renderer, locale))
+                               kb_home_keyboard(views.renderer, locale, len(status.report.stale)))
 
     @router.message(F.document)
     async def on_document(message: Message, bot: Bot, views: Views, kv: KeyValue, locale: str,
@@ -226,7 +236,101 @@ def build_router() -> Router:
                     views.renderer.label(locale, "kb.rollback_title", version=callback_data.t),
                     {"action": "rollback", "version": callback_data.t})
 
+    @router.callback_query(KbCb.filter(F.a == "stale"))
+    async def cb_stale(query: CallbackQuery, views: Views, kv: KeyValue, locale: str,
+                       kb_admin: KnowledgeAdmin | None = None) -> None:
+        await query.answer()
+        if kb_admin is not None and query.message is not None:
+            await start_walk(views, kv, query.message.chat.id, query.from_user.id, locale,
+                             kb_admin)
+
+    @router.callback_query(KbCb.filter(F.a.in_({"s_ok", "s_edit", "s_skip"})))
+    async def cb_stale_step(query: CallbackQuery, callback_data: KbCb, bot: Bot, views: Views,
+                            kv: KeyValue, locale: str, kb_admin: KnowledgeAdmin | None = None,
+                            reloader: Reloader | None = None) -> None:
+        message = query.message
+        state = await kv.get(STALE, str(query.from_user.id))
+        if (message is None or kb_admin is None or not isinstance(state, dict)
+                or state.get("token") != callback_data.t or not state.get("queue")):
+            await query.answer(views.renderer.label(locale, "toast.stale"))
+            if message is not None:
+                await drop_keyboard(views.bot, message.chat.id, message.message_id)
+            return
+        await query.answer()
+        await drop_keyboard(views.bot, message.chat.id, message.message_id)
+        chat_id = message.chat.id
+        collection, rid = state["queue"][0]
+        shown = state.get("title", "")
+        if callback_data.a == "s_ok":
+            result = await engine(views, chat_id, locale, kb_admin, kb_admin.recheck,
+                                  collection, rid, state.get("seen", ""), who(query.from_user))
+            if result is not None and result.status == "applied":
+                if result.kb is not None and result.raw is not None and reloader is not None:
+                    await reloader.publish(result.kb, result.raw)
+                state["checked"] = state.get("checked", 0) + 1
+                state["queue"].pop(0)
+            status = result.status if result is not None else "changed"
+            await views.send(chat_id, views.renderer.render(
+                locale, "kb_stale_checked", status=status, title=shown, today=kb_admin.today,
+                version=result.version if result is not None else "", gone=False))
+        elif callback_data.a == "s_edit":
+            raw = await engine(views, chat_id, locale, kb_admin, kb_admin.read)
+            document = for_editing(raw, collection, rid) if raw is not None else None
+            if document is not None:
+                await bot.send_document(chat_id, BufferedInputFile(
+                    dump(document), filename=f"{collection}.json"),
+                    caption=views.renderer.render(locale, "kb_stale_edit", title=shown))
+                state["edited"] = state.get("edited", 0) + 1
+            state["queue"].pop(0)
+        else:
+            state["skipped"] = state.get("skipped", 0) + 1
+            state["queue"].pop(0)
+        await show_next(views, kv, chat_id, query.from_user.id, locale, kb_admin, state)
+
     return router
+
+
+async def start_walk(views: Views, kv: KeyValue, chat_id: int, admin_id: int, locale: str,
+                     kb_admin: KnowledgeAdmin) -> None:
+    """The records past the horizon, oldest first, one at a time (`/kb stale`)."""
+    loaded = await engine(views, chat_id, locale, kb_admin, kb_admin.load)
+    if loaded is None:
+        return
+    items = stale_records(loaded[0], kb_admin.today)
+    state: dict[str, Any] = {"token": secrets.token_urlsafe(6)[:8], "total": len(items),
+                             "queue": [[i.collection, i.id] for i in items],
+                             "checked": 0, "edited": 0, "skipped": 0}
+    await show_next(views, kv, chat_id, admin_id, locale, kb_admin, state)
+
+
+async def show_next(views: Views, kv: KeyValue, chat_id: int, admin_id: int, locale: str,
+                    kb_admin: KnowledgeAdmin, state: dict[str, Any]) -> None:
+    """The first record of the queue that is still due (the base may have moved on), or the
+    end of the walk."""
+    loaded = await engine(views, chat_id, locale, kb_admin, kb_admin.load)
+    if loaded is None:
+        return
+    kb, raw = loaded
+    due = {(i.collection, i.id): i for i in stale_records(kb, kb_admin.today)}
+    queue = state["queue"]
+    while queue and (queue[0][0], queue[0][1]) not in due:
+        queue.pop(0)
+    if not queue:
+        await kv.delete(STALE, str(admin_id))
+        await views.send(chat_id, views.renderer.render(
+            locale, "kb_stale_done", total=state["total"], checked=state["checked"],
+            edited=state["edited"], skipped=state["skipped"],
+            months=kb.meta.verification_horizon_months))
+        return
+    item: StaleRecord = due[(queue[0][0], queue[0][1])]
+    state["seen"] = fingerprint(raw, item.collection, item.id)
+    state["title"] = title(kb, item, locale)
+    await kv.put(STALE, str(admin_id), state)
+    text = views.renderer.render(locale, "kb_stale_item", item=item, title=state["title"],
+                                 position=state["total"] - len(queue) + 1,
+                                 total=state["total"], today=kb_admin.today)
+    await views.send_parts(chat_id, pack([text]),
+                           kb_stale_keyboard(views.renderer, locale, state["token"]))
 
 
 def _meta_version(files: list[tuple[str, bytes]]) -> str:

@@ -39,6 +39,7 @@ from bot.kb.changes import (
 from bot.kb.check import Report, review_raw
 from bot.kb.loader import COLLECTIONS, KnowledgeError, Problem, read_raw, upgraded
 from bot.kb.snapshot import KnowledgeBase
+from bot.kb.stale import fingerprint, still_true
 
 PENDING = ".pending"
 MANIFEST = "MANIFEST.json"
@@ -283,6 +284,20 @@ class KnowledgeAdmin:
                         version=version, change=proposal.diff)
             self._prune_backups()
             return Applied("applied", version, previous, proposal.diff, kb, new)
+
+    def recheck(self, collection: str, rid: str | None, seen: str, who: str) -> Applied | None:
+        """Record today's check of a record's first source (`/kb stale`: "still true") as a new
+        version; None when the record changed or went since the admin saw it (`seen`, its
+        fingerprint), so nothing unseen is marked checked."""
+        with self.locked():
+            current = self._read()
+            if fingerprint(current, collection, rid) != seen:
+                return None
+            changes = still_true(current, collection, rid, self.today)
+        if changes is None:
+            return None
+        return self.apply(changes, who, base_version=_version(current), action="recheck",
+                          source=f"kb stale: {collection} {rid or ''}".strip())
 
     def rollback(self, version: str | None, who: str, *, base_version: str | None = None
                  ) -> Applied:

@@ -118,7 +118,8 @@ class AlertCb(CallbackData, prefix="al"):
 
 class KbCb(CallbackData, prefix="k"):
     """/kb, for admins. a: "apply" or "cancel" a pending change (t: its token), "export",
-    "versions" (the versions to roll back to), "rollback" (t: the version; shows the diff)."""
+    "versions" (the versions to roll back to), "rollback" (t: the version; shows the diff),
+    "stale" (start re-verifying), "s_ok" / "s_edit" / "s_skip" (t: the walk's token)."""
 
     a: str
     t: str = ""

@@ -198,11 +198,19 @@ def alert_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
                     _button(renderer.label(locale, "btn.alerts_off"), AlertCb(a="off"))], [1])
 
 
-def kb_home_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:
-    """/kb: export the live files, roll back to an earlier version."""
-    return _markup([_button(renderer.label(locale, "btn.kb_export"), KbCb(a="export")),
-                    _button(renderer.label(locale, "btn.kb_versions"), KbCb(a="versions"))],
-                   [2])
+def kb_home_keyboard(renderer: Renderer, locale: str, stale: int = 0) -> InlineKeyboardMarkup:
+    """/kb: export the live files, roll back to an earlier version, re-verify what is due."""
+    buttons = [_button(renderer.label(locale, "btn.kb_export"), KbCb(a="export")),
+               _button(renderer.label(locale, "btn.kb_versions"), KbCb(a="versions"))]
+    if stale:
+        buttons.append(_button(renderer.label(locale, "btn.kb_stale", n=stale), KbCb(a="stale")))
+    return _markup(buttons, [2, 1] if stale else [2])
+
+
+def kb_stale_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyboardMarkup:
+    """Under a record due for re-verification: still true, needs a change, skip."""
+    return _markup([_button(renderer.label(locale, f"btn.kb_stale_{a}"), KbCb(a=f"s_{a}", t=token))
+                    for a in ("ok", "edit", "skip")], [1, 2])
 
 
 def kb_confirm_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyboardMarkup:
