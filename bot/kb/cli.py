@@ -1,6 +1,7 @@
 """`python -m bot kb ...`: the knowledge-base commands, on the same engine as /kb in Telegram.
 
-    check [--json] [--dir PATH] [--horizon-months N]   validate (CI runs this)
+    check [--json] [--dir PATH] [--horizon-months N] [--sources] [--links ...]
+                              validate (CI runs this); --sources: the source policy's figures
           [--links [--report DIR] [--concurrency N] [--timeout S]]
                               and check every URL (the admins' monthly check)
     diff FILE                 what FILE would change, or why it is refused
@@ -33,6 +34,8 @@ from bot.kb.linkcheck import (
     write_reports,
 )
 from bot.kb.loader import build, read_raw
+from bot.kb.models import horizon_start
+from bot.kb.sources import figures, review_sources
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     check.add_argument("--dir", help="knowledge directory (default KNOWLEDGE_DIR)")
     check.add_argument("--horizon-months", type=int, metavar="N",
                        help="re-verify records older than N months (default: meta.json)")
+    check.add_argument("--sources", action="store_true",
+                       help="also the source policy's figures: first sources by class, weak "
+                            "sources, records with no primary source, unclassified hosts")
     links = check.add_argument_group("link check (--links)")
     links.add_argument("--links", action="store_true",
                        help="also check every URL of the base (HEAD, then GET); exit 1 when "
@@ -124,6 +130,44 @@ def _print_applied(result: Applied) -> int:
     return 0
 
 
+def _print_sources(directory: Path, clock: Clock, horizon_months: int | None,
+                   as_json: bool) -> None:
+    """`kb check --sources`: the figures of the source policy, then what it reports."""
+    raw, problems = read_raw(directory)
+    kb, problems = build(raw) if not problems else (None, problems)
+    if kb is None:
+        return  # the report that follows says why
+    today = clock.today()
+    horizon = horizon_start(today, horizon_months or kb.meta.verification_horizon_months)
+    numbers = figures(kb, today, horizon)
+    review = review_sources(kb)
+    if as_json:
+        print(json.dumps({"figures": numbers,
+                          "unclassified_hosts": dict(review.unclassified.most_common())},
+                         indent=2))
+        return
+    total = sum(numbers["first_sources"].values())
+    print(f"Source policy ({numbers['records']} records with sources)")
+    print("First sources: " + ", ".join(f"{k} {v} ({v / total:.0%})" for k, v in
+                                        sorted(numbers["first_sources"].items())))
+    for name, counts in numbers["first_sources_by_collection"].items():
+        print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print("Landing links: " + ", ".join(f"{k} {v}" for k, v in
+                                        sorted(numbers["landing_links"].items()))
+          + f"; with an e-mail or phone {numbers['landing_with_contact_details']}")
+    print(f"Regional Team France Export contacts with their own page: "
+          f"{numbers['regional_contacts_with_own_page']} of {numbers['regions']} "
+          f"(with an e-mail or phone: {numbers['regional_contacts_with_email_or_phone']})")
+    print(f"Records past the horizon ({numbers['horizon']}): {numbers['records_past_horizon']}"
+          f" (never dated: {numbers['records_never_dated']})")
+    print(f"Weak first sources: {numbers['weak_first']}; weak sources elsewhere: "
+          f"{numbers['weak_elsewhere']}; records with no primary source: "
+          f"{numbers['no_primary']}")
+    print(f"Unclassified hosts ({len(review.unclassified)}): " + ", ".join(
+        f"{h} {n}" for h, n in review.unclassified.most_common()))
+    print()
+
+
 def _read_upload(path: Path) -> bytes:
     with open(path, "rb") as handle:
         return handle.read(MAX_UPLOAD_BYTES + 1)  # parse_upload refuses anything longer
@@ -181,6 +225,9 @@ def run(args: argparse.Namespace, knowledge_dir: Path, data_dir: Path,
                                          horizon_months=args.horizon_months)
                 if args.links:  # read under the lock, checked after it (minutes of network)
                     refs = _urls_of(knowledge_dir)
+        if args.sources:
+            _print_sources(Path(args.dir) if args.dir else knowledge_dir, clock,
+                           args.horizon_months, args.json)
         if not args.links:
             print(json.dumps(report.as_dict(), default=str, indent=2) if args.json
                   else format_report(report))
