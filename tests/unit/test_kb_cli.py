@@ -111,7 +111,7 @@ def test_check_finishes_an_interrupted_apply_before_judging(
     assert (kdir / PENDING / MANIFEST).exists()  # committed, no file moved in yet
     assert main(["kb", "check"], clock=CLOCK) == 0
     out = capsys.readouterr().out
-    assert "Knowledge base 2026.12.01-2" in out.splitlines()[0]
+    assert "Knowledge base 2026.12.02-2" in out.splitlines()[0]
     assert not (kdir / PENDING).exists()
 
 
