@@ -18,6 +18,7 @@ from bot.app import App, build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.console import LocalSession
+from bot.kb.loader import COLLECTIONS
 from bot.render.callbacks import KbCb
 from bot.storage.users import ALERTS_NAMESPACE
 from tests.conftest import KNOWLEDGE_DIR, TODAY, make_settings
@@ -126,7 +127,7 @@ async def test_non_admins_reach_no_admin_feature(app: App, tmp_path: Path) -> No
     assert f"landing : {len(app.store.current.landing)}\n" in text(home)
     await admin.press("Exporter")
     exported = [r for r in requests if isinstance(r, SendDocument)]
-    assert len(exported) == 11
+    assert len(exported) == len(COLLECTIONS)
     meta = next(r for r in exported if r.document.filename == "meta.json")  # type: ignore[union-attr]
     assert json.loads(meta.document.data)["version"] == app.store.current.version  # type: ignore[union-attr]
 

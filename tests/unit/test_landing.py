@@ -17,6 +17,7 @@ from bot.advice.landing import KIND_WEIGHT, OFFICIAL_KINDS, recommend_landing
 from bot.dialog.profile import Profile
 from bot.kb.check import review_raw
 from bot.kb.links import is_not_own_site
+from bot.kb.loader import REGISTRY
 from bot.kb.models import Audience, Landing, LandingKind, Source, Text
 from bot.kb.snapshot import KnowledgeBase
 from bot.render.templates import Renderer
@@ -240,13 +241,10 @@ def test_the_national_homepage_is_not_shown_as_a_regional_contact(
 
 
 def raw_collections(kb: KnowledgeBase) -> dict[str, Any]:
-    raw: dict[str, Any] = {name: [r.model_dump(mode="json") for r in getattr(kb, name).values()]
-                           for name in ("sectors", "world_regions", "countries", "cities",
-                                        "french_regions", "landing", "vie_rules",
-                                        "vie_countries", "aid")}
-    raw["meta"] = kb.meta.model_dump(mode="json")
-    raw["vie_costs"] = kb.vie_costs.model_dump(mode="json")
-    return raw
+    """Every collection of the registry, as JSON data."""
+    return {c.name: [r.model_dump(mode="json", by_alias=True) for r in getattr(kb, c.name).values()]
+            if c.many else getattr(kb, c.name).model_dump(mode="json", by_alias=True)
+            for c in REGISTRY}
 
 
 def test_kb_check_refuses_press_pages_as_contact_links(kb: KnowledgeBase) -> None:
