@@ -12,7 +12,7 @@ from bot.advice.eligibility import OFFERED, AidVerdict
 from bot.advice.landing import LandingAdvice
 from bot.dialog.profile import Profile
 from bot.kb.links import own_link
-from bot.kb.models import AidStatus, Contact, Source
+from bot.kb.models import AidStatus, Contact, Source, Text
 from bot.kb.snapshot import KnowledgeBase
 
 
@@ -20,11 +20,12 @@ from bot.kb.snapshot import KnowledgeBase
 class NextStep:
     # regional_tfe, national_tfe, landing, landing_via_tfe (no site of its own), financing
     key: str
-    name: str
+    name: str  # as the base names it (a landing option's or contact's name is one string)
     url: str | None  # None: no page of the organisation's own is known; the name is shown
     source: Source | None
     contact: Contact | None = None
     region: str | None = None  # national_tfe: the home region whose team to ask for
+    title: Text | None = None  # the name in each language, when the base words it so
 
 
 def next_steps(profile: Profile, kb: KnowledgeBase, landing: tuple[LandingAdvice, ...],
@@ -39,8 +40,8 @@ def next_steps(profile: Profile, kb: KnowledgeBase, landing: tuple[LandingAdvice
                     and a.status is AidStatus.active), None)
         if tfe:
             url = own_link(kb.source_policy, tfe.contact and tfe.contact.url, tfe.url)
-            steps.append(NextStep("national_tfe", tfe.name.fr, url,
-                                  tfe.source, tfe.contact, region.id if region else None))
+            steps.append(NextStep("national_tfe", tfe.name.fr, url, tfe.source, tfe.contact,
+                                  region.id if region else None, tfe.name))
     if landing:
         first = landing[0].record
         url = own_link(kb.source_policy, first.contact and first.contact.url, first.url)

@@ -10,7 +10,7 @@ from bot.advice.budget import BudgetEstimate, Total
 from bot.advice.eligibility import AidVerdict, Eligibility
 from bot.advice.engine import Advice
 from bot.kb.links import own_link
-from bot.kb.models import CriterionField, Source, SourcePolicy
+from bot.kb.models import CriterionField, Source, SourcePolicy, horizon_start
 from bot.kb.snapshot import KnowledgeBase
 from bot.plan.model import (
     MAX_ACTIONS,
@@ -30,29 +30,36 @@ TWO_ALONE_WARN = frozenset({"not_possible", "conditions", "to_check"})
 
 
 def build_plan(advice: Advice, kb: KnowledgeBase, today: dt.date) -> Plan:
-    """The plan of one piece of advice; deterministic for a given advice and date."""
-    sections = (landing_section(advice), vie_section(advice, kb), aid_section(advice),
-                sources_section())
-    return Plan(advice, today, advice.kb_version, summarize(advice, kb.source_policy), sections)
+    """The plan of one piece of advice; deterministic for a given advice and date. A source
+    dated before the base's verification horizon (`meta.verification_horizon_months` before
+    `today`), or not dated at all, is flagged old."""
+    months = kb.meta.verification_horizon_months
+    horizon = horizon_start(today, months)
+    sections = (landing_section(advice, horizon), vie_section(advice, kb, horizon),
+                aid_section(advice, horizon), sources_section())
+    return Plan(advice, today, advice.kb_version,
+                summarize(advice, kb.source_policy, horizon), sections, months)
 
 
 # --- summary ------------------------------------------------------------------------------
 
 
-def summarize(advice: Advice, policy: SourcePolicy) -> Summary:
-    return Summary(budget=budget_line(advice.budget), actions=actions(advice, policy),
+def summarize(advice: Advice, policy: SourcePolicy, horizon: dt.date | None = None) -> Summary:
+    return Summary(budget=budget_line(advice.budget), actions=actions(advice, policy, horizon),
                    warnings=warnings(advice), aid_count=len(advice.aid))
 
 
-def actions(advice: Advice, policy: SourcePolicy) -> tuple[Action, ...]:
+def actions(advice: Advice, policy: SourcePolicy,
+            horizon: dt.date | None = None) -> tuple[Action, ...]:
     """The regional export team, then where to land, then the lead financing; when one of them
     is missing, the next scheme that fits this project (with its own page)."""
     out: list[Action] = []
     named: set[str] = set()
     for step in advice.next_steps:
-        source = SourceRef.of(step.source) if step.source else None
+        source = SourceRef.of(step.source, horizon) if step.source else None
         if step.key in ("regional_tfe", "national_tfe"):
-            out.append(Action(step.key, step.name, step.url, "door", source=source))
+            out.append(Action(step.key, step.name, step.url, "door", source=source,
+                              title=step.title))
         elif step.key in ("landing", "landing_via_tfe"):
             first = advice.landing[0]
             out.append(Action(step.key, step.name, step.url, "landing",
@@ -70,7 +77,8 @@ def actions(advice: Advice, policy: SourcePolicy) -> tuple[Action, ...]:
         if v.aid.id in named or v.aid.kind == "support" and any(
                 a.key.endswith("_tfe") for a in out) or url is None:
             continue
-        out.append(Action("aid", v.aid.provider, url, "aid", v.aid.id, SourceRef.of(v.aid.source)))
+        out.append(Action("aid", v.aid.provider, url, "aid", v.aid.id,
+                          SourceRef.of(v.aid.source, horizon)))
         named.add(v.aid.id)
     return tuple(out[:MAX_ACTIONS])
 
@@ -120,46 +128,48 @@ def budget_line(budget: BudgetEstimate) -> BudgetLine:
 # --- sections -----------------------------------------------------------------------------
 
 
-def landing_section(advice: Advice) -> Section:
+def landing_section(advice: Advice, horizon: dt.date | None = None) -> Section:
     return Section("landing", tuple(
-        Item("landing", la, _refs(la.record.sources)) for la in advice.landing))
+        Item("landing", la, _refs(la.record.sources, horizon)) for la in advice.landing))
 
 
-def vie_section(advice: Advice, kb: KnowledgeBase) -> Section:
+def vie_section(advice: Advice, kb: KnowledgeBase, horizon: dt.date | None = None) -> Section:
     """The VIE for this project and its cost: rules, hosting, the country, the budget."""
     vie, budget = advice.vie, advice.budget
-    items = [Item("vie_rules", vie.general, _refs(s for r in vie.general for s in r.sources))]
+    items = [Item("vie_rules", vie.general,
+                  _refs((s for r in vie.general for s in r.sources), horizon))]
     if vie.hosting:
         items.append(Item("vie_hosting", vie.hosting,
-                          _refs(s for r in vie.hosting for s in r.sources)))
+                          _refs((s for r in vie.hosting for s in r.sources), horizon)))
     if vie.country is not None:
-        items.append(Item("vie_country", vie, _refs(vie.country.sources)))
-    items.append(Item("vie_two", vie, _refs(vie.two_volunteers.sources)
+        items.append(Item("vie_country", vie, _refs(vie.country.sources, horizon)))
+    items.append(Item("vie_two", vie, _refs(vie.two_volunteers.sources, horizon)
                       if vie.two_volunteers else ()))
     budget_sources: list[Source] = []
     if budget.vie or budget.scenario:
         budget_sources += kb.vie_costs.sources
     if budget.landing is not None:
         budget_sources += budget.landing.sources
-    items.append(Item("budget", budget, _refs(budget_sources)))
+    items.append(Item("budget", budget, _refs(budget_sources, horizon)))
     return Section("vie", tuple(items))
 
 
-def aid_section(advice: Advice) -> Section:
+def aid_section(advice: Advice, horizon: dt.date | None = None) -> Section:
     """Schemes serving this project first; then, one line each, those excluded by a criterion,
     those for other projects, those to ask the region about, and the closed ones that concern the
     user (national, or of their region). The seed's 2013 proposals are not part of a plan."""
-    items = [Item("aid", v, _refs(v.aid.sources)) for v in advice.aid]
-    items += [Item("aid_refused", v, _refs(v.aid.sources[:1])) for v in advice.aid_not_eligible]
+    items = [Item("aid", v, _refs(v.aid.sources, horizon)) for v in advice.aid]
+    items += [Item("aid_refused", v, _refs(v.aid.sources[:1], horizon))
+              for v in advice.aid_not_eligible]
     if advice.aid_other:
         items.append(Item("aid_other", advice.aid_other))
     if advice.aid_unverified:
         items.append(Item("aid_unverified", advice.aid_unverified,
-                          _refs(v.aid.source for v in advice.aid_unverified)))
+                          _refs((v.aid.source for v in advice.aid_unverified), horizon)))
     closed = tuple(v for v in advice.aid_closed if v.aid.scope != "regional"
                    or _region_of(v) == advice.profile.home_region)
     if closed:
-        items.append(Item("aid_closed", closed, _refs(v.aid.source for v in closed)))
+        items.append(Item("aid_closed", closed, _refs((v.aid.source for v in closed), horizon)))
     return Section("aid", tuple(items))
 
 
@@ -175,5 +185,5 @@ def _region_of(v: AidVerdict) -> str | None:
     return None
 
 
-def _refs(sources: Iterable[Source]) -> tuple[SourceRef, ...]:
-    return tuple(SourceRef.of(s) for s in sources)
+def _refs(sources: Iterable[Source], horizon: dt.date | None) -> tuple[SourceRef, ...]:
+    return tuple(SourceRef.of(s, horizon) for s in sources)

@@ -11,7 +11,7 @@ from typing import Any
 from bot.advice.budget import Span
 from bot.advice.engine import Advice
 from bot.dialog.questions import Band
-from bot.kb.models import Source, Text, page_date_start
+from bot.kb.models import Source, Text, horizon_start, page_date_start
 
 SECTIONS = ("landing", "vie", "aid", "sources")
 """The sections a plan opens on demand, in the order of their buttons and of the PDF."""
@@ -43,6 +43,14 @@ class SourceRef:
             return self.checked
         return page_date_start(self.published) if self.published else None
 
+    @property
+    def date_key(self) -> tuple[int, str]:
+        """What the date shown says, as a sort key: checked days, then page dates, then no
+        date; two sources with the same key are worded the same."""
+        if self.checked:
+            return 0, self.checked.isoformat()
+        return (1, self.published) if self.published else (2, "")
+
     @classmethod
     def of(cls, source: Source, horizon: dt.date | None = None) -> SourceRef:
         """`horizon`: the first day still fresh; a source dated before it is flagged old."""
@@ -50,6 +58,26 @@ class SourceRef:
         if horizon is not None and (ref.date is None or ref.date < horizon):
             ref = replace(ref, old=True)
         return ref
+
+
+def by_date(refs: Iterable[SourceRef]) -> tuple[tuple[SourceRef, tuple[SourceRef, ...]], ...]:
+    """Sources grouped by the date they show, each group as (its first source, all of them):
+    the days a person checked the fact, newest first; then the pages' own dates, newest first
+    (at the precision the page gives: "2021" and "2021-05" are two groups); then the undated
+    pages never checked."""
+    groups: dict[tuple[int, str], list[SourceRef]] = {}
+    for ref in refs:
+        groups.setdefault(ref.date_key, []).append(ref)
+    order = sorted(groups, key=lambda k: _newest_first(groups[k][0]))
+    return tuple((groups[k][0], tuple(groups[k])) for k in order)
+
+
+def _newest_first(ref: SourceRef) -> tuple[int, int, int]:
+    """Kind of date, then a later day first; at the same first day ("2021" and "2021-01"),
+    the more precise date first."""
+    kind, value = ref.date_key
+    day = ref.date
+    return kind, -day.toordinal() if day else 0, -len(value)
 
 
 @dataclass(frozen=True)
@@ -65,6 +93,7 @@ class Action:
     why: str
     why_value: str = ""
     source: SourceRef | None = None
+    title: Text | None = None  # `who` in each language, when the base words it so (shown)
 
 
 @dataclass(frozen=True)
@@ -136,6 +165,12 @@ class Plan:
     kb_version: str
     summary: Summary
     sections: tuple[Section, ...] = field(default=())
+    horizon_months: int = 12  # meta.verification_horizon_months of the base it was built from
+
+    @property
+    def horizon(self) -> dt.date:
+        """The first day still fresh: a source dated before it is flagged old."""
+        return horizon_start(self.today, self.horizon_months)
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)

@@ -51,13 +51,14 @@ SYMBOLS: dict[str, str] = {
     "💱": "⇄",  # currency cover
     "💶": "€", "💰": "€",
     "➡": "→", "⬅": "←",
+    "⏳": "◷", "⌛": "◷",  # a source due for re-verification (the font has no hourglass)
 }
 """The plan's symbols, as glyphs DejaVu Sans has. Other emoji (section icons) are dropped."""
 
 KEPT = frozenset(
     [*range(0x20, 0x7F), *range(0xA0, 0x180),  # Latin-1, Latin Extended-A
      *range(0x2000, 0x2070), *range(0x20A0, 0x20C1),  # punctuation, currencies
-     *map(ord, "ℹ№™←↑→↓⇄−±×÷≈≠≤≥∞√∆∑◦●○■□▪▫▲▶▼◀⚠✓✗✎⊘")])
+     *map(ord, "ℹ№™←↑→↓⇄−±×÷≈≠≤≥∞√∆∑◦●○■□▪▫▲▶▼◀◷⚠✓✗✎⊘")])
 """The characters a PDF can show: what French and English plans use and the SYMBOLS' glyphs.
 Anything else is dropped rather than drawn as a missing-glyph box."""
 
@@ -491,13 +492,14 @@ class _Writer:
     def sources(self) -> None:
         doc, t = self.doc, self.t
         doc.heading(plain(t("pdf.sources.title")))
-        self.para(t("pdf.sources.intro"), SMALL_PT + 0.5, 4, colour=GREY, italic=True)
+        self.para(t("pdf.sources.intro", months=self.plan.horizon_months), SMALL_PT + 0.5, 4,
+                  colour=GREY, italic=True)
         doc.ln(2)
         size, line, number_w = SMALL_PT + 0.5, 4.2, 9.0
         for n, ref in enumerate(self.plan.sources, 1):
             if doc.will_page_break(3 * line + 1):  # a URL on two lines and its date
                 doc.add_page()
-            date = self.renderer.when(self.locale, ref)
+            date = self.renderer.when(self.locale, ref, self.plan.horizon_months)
             confidence = t(f"pdf.confidence.{ref.confidence}")
             y = doc.get_y()
             doc.flow([Run(f"{n}.")], size, line)

@@ -15,6 +15,8 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from bot.config import PROJECT_ROOT
+from bot.kb.models import horizon_start
+from bot.plan.model import Plan, SourceRef, by_date
 
 LOCALES = ("fr", "en")
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -41,6 +43,8 @@ def format_date(day: dt.date, locale: str) -> str:
 
 PRECISION = {4: "year", 7: "month", 10: "day"}
 """A page date's precision by its length: 2021, 2021-05, 2021-05-04."""
+VOWELS = frozenset("aeiouyAEIOUYàâéèêîôûÀÂÉÈÊÎÔÛ")
+"""A month worded with one of these first takes an elided article in French (d'avril, d'août)."""
 
 
 def format_page_date(value: str, locale: str) -> str:
@@ -95,6 +99,7 @@ class Renderer:
         self.env.filters["loc"] = self._loc
         self.env.filters["host"] = _host
         self.env.filters["when"] = self._when
+        self.env.filters["by_date"] = by_date
         self.env.globals["label"] = self._label
         self.env.globals["t"] = self._text
         self.labels: dict[str, dict[str, str]] = {
@@ -143,20 +148,61 @@ class Renderer:
     def _day(self, ctx: Context, day: dt.date) -> str:
         return format_date(day, ctx["locale"])
 
-    def when(self, locale: str, ref: Any) -> Markup:
+    def when(self, locale: str, ref: Any, months: int | None = None,
+             horizon: dt.date | None = None) -> Markup:
         """A source's date as the plan words it: "vérifié le 2 décembre 2026" (a person checked
-        the fact there), "page de mai 2021" (the page's own date, at its precision), or "non
-        daté"; `ref` is a plan SourceRef or a knowledge-base Source."""
+        the fact there), "page de mai 2021" (the page's own date, at its precision), or "page
+        non datée, non vérifiée"; then, for a source older than the verification horizon or
+        not dated at all, a short flag ("⏳ plus de 12 mois", "⏳ à vérifier"). `ref` is a
+        plan SourceRef (flagged by the plan: `old`) or a knowledge-base Source (flagged here
+        when `horizon` is given); `months`: the horizon's length, as the flag says it."""
         if ref.checked:
-            return self.text(locale, "plan.date.checked", day=format_date(ref.checked, locale))
-        if not ref.published:
-            return self.text(locale, "plan.date.none")
-        return self.text(locale, f"plan.date.published_{PRECISION[len(ref.published)]}",
-                         date=format_page_date(ref.published, locale))
+            words = self.text(locale, "plan.date.checked", day=format_date(ref.checked, locale))
+        elif not ref.published:
+            words = self.text(locale, "plan.date.none")
+        else:
+            date = format_page_date(ref.published, locale)
+            key = f"plan.date.published_{PRECISION[len(ref.published)]}"
+            if date[0] in VOWELS:  # "page d'avril 2021", not "page de avril 2021"
+                key += "_vowel"
+            words = self.text(locale, key, date=date)
+        flag = self.old_flag(locale, ref, months, horizon)
+        return Markup("{} {}").format(words, flag) if flag else words
+
+    def old_flag(self, locale: str, ref: Any, months: int | None = None,
+                 horizon: dt.date | None = None) -> Markup | None:
+        """The flag of a source due for re-verification, or None when it is fresh (or when
+        nothing says how old is too old)."""
+        if isinstance(ref, SourceRef):
+            old = ref.old
+        elif horizon is not None:
+            old = ref.dated is None or ref.dated < horizon
+        else:
+            old = False
+        if not old:
+            return None
+        if not ref.checked and not ref.published:
+            return self.text(locale, "plan.date.old_none")
+        if months is None:
+            return self.text(locale, "plan.date.old")
+        if months == 1:
+            return self.text(locale, "plan.date.old_month")
+        return self.text(locale, "plan.date.old_months", months=months)
 
     @pass_context
-    def _when(self, ctx: Context, ref: Any) -> Markup:
-        return self.when(ctx["locale"], ref)
+    def _when(self, ctx: Context, ref: Any, today: dt.date | None = None,
+              kb: Any = None) -> Markup:
+        """`|when`: the plan's horizon when rendering a plan (`p`), else the base's horizon
+        counted from `today` (either may be passed, for macros imported without context)."""
+        plan = ctx.get("p")
+        if isinstance(plan, Plan):
+            return self.when(ctx["locale"], ref, plan.horizon_months, plan.horizon)
+        kb = kb if kb is not None else ctx.get("kb")
+        today = today if today is not None else ctx.get("today")
+        if kb is None or not isinstance(today, dt.date):
+            return self.when(ctx["locale"], ref)
+        months = kb.meta.verification_horizon_months
+        return self.when(ctx["locale"], ref, months, horizon_start(today, months))
 
     @pass_context
     def _loc(self, ctx: Context, text: Any) -> str:

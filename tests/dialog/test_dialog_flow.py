@@ -86,7 +86,8 @@ async def test_buttons_all_the_way_to_a_plan(app: App) -> None:
     assert "Auvergne" in aid  # the home region's VIE aid is judged, not hidden
     assert "Chèque Relance VIE" in aid  # closed, national: one line at the end
     assert "2 × 12 mois" in vie  # VIE cost estimated from the dated allowance
-    assert "vérifiée le" in parts["sources"]
+    # each source with its date as it means: checked that day, or the page's own date
+    assert re.search(r"vérifié le \d{1,2} \w+ \d{4}|page (du|de|d')", parts["sources"])
     record = await app.dispatcher["users"].get(chat.user.id)
     assert record["last_plan"]["answers"]["target_city"] == "san-francisco"
     assert record["last_plan"]["kb_version"] == app.store.current.version

@@ -124,13 +124,15 @@ def test_every_source_is_in_the_sources_section(shown: dict[tuple[str, str], Sho
 
 
 def test_in_telegram_each_fact_links_its_source_with_its_date(
-        shown: dict[tuple[str, str], Shown]) -> None:
+        renderer: Renderer, shown: dict[tuple[str, str], Shown]) -> None:
     for name, locale, s in every(shown):
         landing, aid = s.brief["landing"], s.brief["aid"]
-        for la in s.advice.landing:
-            source = la.record.source
-            assert str(source.url) in hrefs(landing), (name, locale, la.record.id)
-            assert format_date(source.verified, locale) in s.text("landing"), (name, la.record.id)
+        for item in s.plan.section("landing").items:
+            ref, rid = item.sources[0], item.value.record.id
+            assert ref.url in hrefs(landing), (name, locale, rid)
+            # the date as it means ("vérifié le …", "page de mai 2021"), with its flag if old
+            shown_date = str(renderer.when(locale, ref, s.plan.horizon_months))
+            assert shown_date in s.text("landing"), (name, locale, rid, shown_date)
         for v in s.advice.aid:
             assert str(v.aid.source.url) in hrefs(aid), (name, locale, v.aid.id)
 
