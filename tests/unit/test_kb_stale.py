@@ -332,3 +332,62 @@ async def test_the_walk_in_telegram_double_tap_restart_english_and_strangers(
         await app.close()
     entries = KnowledgeAdmin(kdir, data_dir).history()
     assert [e["action"] for e in entries] == ["recheck", "recheck"]
+
+
+async def test_a_check_that_cannot_be_recorded_says_why(kdir: Path, tmp_path: Path) -> None:
+    """✅ on a record changed since it was shown records nothing and shows it again as it
+    stands; on one retired meanwhile, says so and moves on; while the base fails `kb check`
+    (another record's error), lists the errors and moves on."""
+    data_dir = tmp_path / "data"
+    other = KnowledgeAdmin(kdir, tmp_path / "elsewhere", FixedClock.on(TODAY))
+    kb, raw = other.load()
+    everything = stale_records(kb, TODAY)
+    total = len(everything)
+    app = make_app(kdir, data_dir)
+    try:
+        admin = ChatDriver(app, ADMIN, "fr")
+        assert f"1 sur {total}" in texts(await admin.send("/kb stale"))
+        # changed meanwhile (another admin, the command line): shown again, nothing recorded
+        first = everything[0]
+        assert first.collection in LIST_FILES
+        rec = find(raw, first.collection, first.id)
+        assert rec is not None
+        rec["sources"][0]["note"] = "edited meanwhile"
+        assert other.apply({first.collection: {"upsert": [rec], "retire": []}},
+                           "cli").status == "applied"
+        on_disk = files(kdir)
+        shown = texts(await admin.press("Toujours vrai"))
+        assert "a changé depuis que je vous l'ai montré : rien enregistré" in shown, shown
+        assert f"1 sur {total}" in shown and "edited meanwhile" in shown
+        assert files(kdir) == on_disk
+        # the same record, seen as it is now: recorded
+        shown = texts(await admin.press("Toujours vrai"))
+        assert "vérifié le 2 décembre 2026" in shown and f"2 sur {total}" in shown
+        # retired meanwhile (a landing record: nothing refers to it): said, and the walk
+        # moves on; ⏭️ up to it
+        j = next(n for n, i in enumerate(everything) if n >= 2 and i.collection == "landing")
+        for n in range(1, j):
+            assert f"{n + 2} sur {total}" in texts(await admin.press("Passer"))
+        gone = everything[j]
+        assert other.apply({"landing": {"upsert": [], "retire": [gone.id]}},
+                           "cli").status == "applied"
+        on_disk = files(kdir)
+        shown = texts(await admin.press("Toujours vrai"))
+        assert "la fiche a été retirée, rien enregistré" in shown, shown
+        assert f"{j + 2} sur {total}" in shown and files(kdir) == on_disk
+        # the base fails kb check meanwhile (a scheme past its end still marked active)
+        aid = json.loads((kdir / "aid.json").read_text())
+        active = next(a for a in aid if a["status"] == "active")
+        active["valid_to"] = "2020-01-31"
+        (kdir / "aid.json").write_text(json.dumps(aid, ensure_ascii=False, indent=2))
+        on_disk = files(kdir)
+        shown = texts(await admin.press("Toujours vrai"))
+        assert "rien enregistré. La base ne passe pas kb check" in shown, shown
+        assert f"aid.json [{active['id']}] status: active but ended 2020-01-31" in shown
+        assert f"{j + 3} sur {total}" in shown and files(kdir) == on_disk
+        # the end of the walk counts what was done
+        state = await app.kv.get("kb_stale", str(ADMIN))
+        assert isinstance(state, dict) and state["checked"] == 1
+        assert state["skipped"] == j - 1 + 1  # the ⏭️ and the refused ✅
+    finally:
+        await app.close()
