@@ -391,3 +391,20 @@ async def test_a_check_that_cannot_be_recorded_says_why(kdir: Path, tmp_path: Pa
         assert state["skipped"] == j - 1 + 1  # the ⏭️ and the refused ✅
     finally:
         await app.close()
+
+
+@pytest.mark.parametrize(("locale", "finished", "nothing"), [
+    ("fr", "Revérification terminée : 2 confirmée(s), 1 envoyée(s) pour correction, 3 passée(s).",
+     "Rien à revérifier : toutes les fiches ont une source vérifiée ou datée depuis moins de 12 "
+     "mois."),
+    ("en", "Re-verification finished: 2 confirmed, 1 sent for correction, 3 skipped.",
+     "Nothing to re-verify: every record has a source checked or dated within 12 months."),
+])
+def test_the_end_of_the_walk_in_both_languages(renderer: Any, locale: str, finished: str,
+                                               nothing: str) -> None:
+    done = renderer.render(locale, "kb_stale_done", total=6, checked=2, edited=1, skipped=3,
+                           months=12)
+    assert finished in plain(done)
+    empty = renderer.render(locale, "kb_stale_done", total=0, checked=0, edited=0, skipped=0,
+                            months=12)
+    assert nothing in plain(empty)
