@@ -24,7 +24,8 @@ from bot.kb.admin import Applied, KnowledgeAdmin, Proposal, Unreadable, dump
 from bot.kb.changes import MAX_UPLOAD_BYTES, Refusal, RefusalKind
 from bot.kb.loader import JsonRefused, parse_json
 from bot.kb.reload import Reloader
-from bot.kb.stale import StaleRecord, fingerprint, for_editing, stale_records, title
+from bot.kb.snapshot import KnowledgeBase
+from bot.kb.stale import StaleRecord, find, fingerprint, for_editing, stale_records, title
 from bot.render.callbacks import KbCb
 from bot.render.keyboards import (
     kb_confirm_keyboard,
@@ -250,6 +251,8 @@ def build_router() -> Router:
                             reloader: Reloader | None = None) -> None:
         message = query.message
         state = await kv.get(STALE, str(query.from_user.id))
+        # Each item shown has its own token: a button of an earlier item (a double tap, an
+        # older walk) never acts on the record shown after it.
         if (message is None or kb_admin is None or not isinstance(state, dict)
                 or state.get("token") != callback_data.t or not state.get("queue")):
             await query.answer(views.renderer.label(locale, "toast.stale"))
@@ -262,20 +265,43 @@ def build_router() -> Router:
         collection, rid = state["queue"][0]
         shown = state.get("title", "")
         if callback_data.a == "s_ok":
-            result = await engine(views, chat_id, locale, kb_admin, kb_admin.recheck,
+            result = await engine(views, chat_id, locale, kb_admin, recheck, kb_admin,
                                   collection, rid, state.get("seen", ""), who(query.from_user))
-            if result is not None and result.status == "applied":
-                if result.kb is not None and result.raw is not None and reloader is not None:
+            if result is None:
+                return  # the admin was told which file does not read; the item stays due
+            if result.status in ("changed", "conflict"):
+                # Changed (or gone) since it was shown: nothing recorded; shown again as it
+                # stands now if it is still due.
+                raw = await engine(views, chat_id, locale, kb_admin, kb_admin.read)
+                gone = raw is not None and find(raw, collection, rid) is None
+                await views.send(chat_id, views.renderer.render(
+                    locale, "kb_stale_checked", status="changed", title=shown,
+                    today=kb_admin.today, version="", gone=gone))
+            elif result.status == "refused":
+                # The base as a whole does not pass `kb check` (another record's error): the
+                # reason, and the walk moves on (a retry would be refused the same way).
+                problems = [str(p) for p in result.refusal.problems] if result.refusal else []
+                await views.send_parts(chat_id, pack([views.renderer.render(
+                    locale, "kb_stale_checked", status="refused", title=shown,
+                    today=kb_admin.today, version=result.version, gone=False,
+                    problems=problems[:SHOWN_PROBLEMS],
+                    more=max(0, len(problems) - SHOWN_PROBLEMS))]))
+                state["skipped"] = state.get("skipped", 0) + 1
+                state["queue"].pop(0)
+            else:  # applied, or no_change (the base already says it was checked today)
+                if (result.status == "applied" and result.kb is not None
+                        and result.raw is not None and reloader is not None):
                     await reloader.publish(result.kb, result.raw)
+                await views.send(chat_id, views.renderer.render(
+                    locale, "kb_stale_checked", status=result.status, title=shown,
+                    today=kb_admin.today, version=result.version, gone=False))
                 state["checked"] = state.get("checked", 0) + 1
                 state["queue"].pop(0)
-            status = result.status if result is not None else "changed"
-            await views.send(chat_id, views.renderer.render(
-                locale, "kb_stale_checked", status=status, title=shown, today=kb_admin.today,
-                version=result.version if result is not None else "", gone=False))
         elif callback_data.a == "s_edit":
             raw = await engine(views, chat_id, locale, kb_admin, kb_admin.read)
-            document = for_editing(raw, collection, rid) if raw is not None else None
+            if raw is None:
+                return
+            document = for_editing(raw, collection, rid)
             if document is not None:
                 await bot.send_document(chat_id, BufferedInputFile(
                     dump(document), filename=f"{collection}.json"),
@@ -292,21 +318,39 @@ def build_router() -> Router:
 
 async def start_walk(views: Views, kv: KeyValue, chat_id: int, admin_id: int, locale: str,
                      kb_admin: KnowledgeAdmin) -> None:
-    """The records past the horizon, oldest first, one at a time (`/kb stale`)."""
+    """The records past the horizon, oldest first, one at a time (`/kb stale`). A new walk
+    replaces the admin's earlier one (its buttons become stale)."""
     loaded = await engine(views, chat_id, locale, kb_admin, kb_admin.load)
     if loaded is None:
         return
     items = stale_records(loaded[0], kb_admin.today)
-    state: dict[str, Any] = {"token": secrets.token_urlsafe(6)[:8], "total": len(items),
+    state: dict[str, Any] = {"total": len(items),
                              "queue": [[i.collection, i.id] for i in items],
                              "checked": 0, "edited": 0, "skipped": 0}
     await show_next(views, kv, chat_id, admin_id, locale, kb_admin, state)
 
 
+def recheck(kb_admin: KnowledgeAdmin, collection: str, rid: str | None, seen: str,
+            by: str) -> Applied:
+    """`KnowledgeAdmin.recheck`, its None (the record changed or went since it was shown) as
+    status "changed", so that `engine`'s None means only "the files do not read"."""
+    return kb_admin.recheck(collection, rid, seen, by) or Applied("changed", "")
+
+
+def shown_title(views: Views, kb: KnowledgeBase, item: StaleRecord, locale: str) -> str:
+    """The record's name in the admin's language; for a single-object collection (vie_costs,
+    no name of its own) the collection's label."""
+    name = title(kb, item, locale)
+    if name:
+        return name
+    label = views.renderer.label(locale, f"kb.collection.{item.collection}")
+    return label[:1].upper() + label[1:]
+
+
 async def show_next(views: Views, kv: KeyValue, chat_id: int, admin_id: int, locale: str,
                     kb_admin: KnowledgeAdmin, state: dict[str, Any]) -> None:
     """The first record of the queue that is still due (the base may have moved on), or the
-    end of the walk."""
+    end of the walk. The walk is kept per admin in kv: it survives a restart."""
     loaded = await engine(views, chat_id, locale, kb_admin, kb_admin.load)
     if loaded is None:
         return
@@ -323,8 +367,9 @@ async def show_next(views: Views, kv: KeyValue, chat_id: int, admin_id: int, loc
             months=kb.meta.verification_horizon_months))
         return
     item: StaleRecord = due[(queue[0][0], queue[0][1])]
+    state["token"] = secrets.token_urlsafe(6)[:8]
     state["seen"] = fingerprint(raw, item.collection, item.id)
-    state["title"] = title(kb, item, locale)
+    state["title"] = shown_title(views, kb, item, locale)
     await kv.put(STALE, str(admin_id), state)
     text = views.renderer.render(locale, "kb_stale_item", item=item, title=state["title"],
                                  position=state["total"] - len(queue) + 1,

@@ -33,7 +33,8 @@ def stale_records(kb: KnowledgeBase, today: dt.date,
                   horizon_months: int | None = None) -> list[StaleRecord]:
     """Records whose first source is dated before the horizon or not at all; never-dated ones
     first, then oldest first (ties in the base's order)."""
-    horizon = horizon_start(today, horizon_months or kb.meta.verification_horizon_months)
+    months = kb.meta.verification_horizon_months if horizon_months is None else horizon_months
+    horizon = horizon_start(today, months)
     found = [StaleRecord(name, rid, rec.source, rec.dated)
              for name, rid, rec in sourced_records(kb)
              if rec.dated is None or rec.dated < horizon]
