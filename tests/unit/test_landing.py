@@ -225,9 +225,9 @@ def test_no_known_site_means_a_name_without_link_and_team_france_export(
 
 def test_the_national_homepage_is_not_shown_as_a_regional_contact(
         kb: KnowledgeBase, renderer: Renderer) -> None:
-    steps = advise(Profile.from_answers(answers(kb, "us", "boston", home_region="normandie")),
+    steps = advise(Profile.from_answers(answers(kb, "us", "boston", home_region="grand-est")),
                    kb, TODAY).next_steps
-    assert steps[0].key == "national_tfe" and steps[0].region == "normandie"
+    assert steps[0].key == "national_tfe" and steps[0].region == "grand-est"
     text = {loc: plan_messages(kb, renderer, loc,
                                answers(kb, "us", "boston", home_region="normandie"))[0]
             for loc in ("fr", "en")}  # the summary: its first action

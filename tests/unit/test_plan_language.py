@@ -42,6 +42,7 @@ PROPER_NAMES = (
 a legal code, an institution, a trade paper."""
 
 DATA_PENDING_EN = frozenset({
+    "AMDIE (Agence marocaine de développement des investissements et des exportations)",
     "Bpifrance Assurance Export (pour l'État)",
     "Bretagne Commerce International (Région Bretagne et CCI)",
     "Commission européenne et organisations membres",
