@@ -61,15 +61,15 @@ def test_each_kind_of_date_is_worded_as_what_it_means(
 
 def test_a_source_before_the_horizon_is_flagged_and_one_after_is_not(
         renderer: Renderer) -> None:
-    clock = FixedClock.on(TODAY)  # 2 December 2026: horizon 2 December 2025
+    clock = FixedClock.on(dt.date(2026, 12, 1))  # horizon 1 December 2025
     horizon = horizon_start(clock.today(), 12)
-    assert horizon == dt.date(2025, 12, 2)
+    assert horizon == dt.date(2025, 12, 1)
     cases = {
         source(published="2025-11"): True,  # November 2025 starts before the horizon
         source(published="2025-12"): False,
         source(published="2025"): True,  # a year means its first day: the cautious reading
         source(checked=dt.date(2025, 11, 30)): True,
-        source(checked=dt.date(2025, 12, 2)): False,
+        source(checked=dt.date(2025, 12, 1)): False,
         source(published="2015-06", checked=dt.date(2026, 3, 1)): False,  # checked since
         source(): True,  # never dated nor checked
     }
@@ -85,7 +85,7 @@ def test_a_source_before_the_horizon_is_flagged_and_one_after_is_not(
     assert str(renderer.when("fr", undated, 12)) == "page non datée, non vérifiée ⏳"
     assert str(renderer.when("en", undated, 12)) == "undated page, not checked ⏳"
     # time passes: what was fresh is due for re-verification
-    fresh = source(checked=dt.date(2025, 12, 2))
+    fresh = source(checked=dt.date(2025, 12, 1))
     clock.advance(31 * 86400)  # 1 January 2027
     assert SourceRef.of(fresh, horizon_start(clock.today(), 12)).old
     assert not SourceRef.of(fresh).old  # no horizon given: nothing to judge by
@@ -107,7 +107,7 @@ def test_a_knowledge_base_source_is_flagged_where_a_template_knows_today(
 
 
 def test_the_sources_list_groups_by_the_date_shown() -> None:
-    refs = [SourceRef.of(s, dt.date(2025, 12, 2)) for s in (
+    refs = [SourceRef.of(s, dt.date(2025, 12, 1)) for s in (
         source(published="2021"), source(), source(published="2021-01"),
         source(checked=dt.date(2026, 3, 2)), source(published="2023-05-04"),
         source(checked=dt.date(2026, 11, 2)), source(), source(published="2021-01"))]
