@@ -206,16 +206,20 @@ def test_contact_and_next_step_links_are_never_press(kb: KnowledgeBase, renderer
 
 def test_no_known_site_means_a_name_without_link_and_team_france_export(
         kb: KnowledgeBase, renderer: Renderer) -> None:
-    """French Tech Dakar has no site of its own in the base: it is named, not linked, and the
-    next step goes through Team France Export."""
-    assert kb.landing["french-tech-dakar"].url is None
-    advice = advise(Profile.from_answers(answers(kb, "sn", "dakar")), kb, TODAY)
-    step = next(s for s in advice.next_steps if s.name == "French Tech Dakar (Sénégal)")
+    """An option with no site of its own in the base is named, not linked, and the next step
+    goes through Team France Export (the first city whose first option has none)."""
+    place = next((c.country, c.id) for c in kb.cities.values()
+                 if (first := advise(Profile.from_answers(answers(kb, c.country, c.id)), kb,
+                                     TODAY).landing)
+                 and first[0].record.url is None and first[0].record.contact is None)
+    name = advise(Profile.from_answers(answers(kb, *place)), kb, TODAY).landing[0].record.name
+    advice = advise(Profile.from_answers(answers(kb, *place)), kb, TODAY)
+    step = next(s for s in advice.next_steps if s.name == name)
     assert step.key == "landing_via_tfe" and step.url is None
-    text = "\n".join(plan_messages(kb, renderer, "fr", answers(kb, "sn", "dakar"), full=True))
-    summary = plan_messages(kb, renderer, "fr", answers(kb, "sn", "dakar"))[0]
+    text = "\n".join(plan_messages(kb, renderer, "fr", answers(kb, *place), full=True))
+    summary = plan_messages(kb, renderer, "fr", answers(kb, *place))[0]
     # the first screen's action: named, not linked, through Team France Export
-    assert "<b>French Tech Dakar (Sénégal)</b>" in summary
+    assert f"<b>{html.escape(name)}</b>" in summary
     assert "site officiel non connu, Team France Export vous met en relation" in summary
     assert "Site officiel non connu" in text
     with_site = advise(Profile.from_answers(answers(kb, "in", "bangalore")), kb, TODAY)
