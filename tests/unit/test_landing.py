@@ -233,7 +233,7 @@ def test_the_national_homepage_is_not_shown_as_a_regional_contact(
                    kb, TODAY).next_steps
     assert steps[0].key == "national_tfe" and steps[0].region == "grand-est"
     text = {loc: plan_messages(kb, renderer, loc,
-                               answers(kb, "us", "boston", home_region="normandie"))[0]
+                               answers(kb, "us", "boston", home_region="grand-est"))[0]
             for loc in ("fr", "en")}  # the summary: its first action
     assert "1. <a href=\"https://www.teamfrance-export.fr/\">Team France Export</a>" in text["fr"]
     assert "demandez l'équipe de votre région" in text["fr"]
