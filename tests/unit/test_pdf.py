@@ -69,9 +69,15 @@ def make(kb: KnowledgeBase, renderer: Renderer, answers: Mapping[str, str],
     return plan, views.plan_names(dialog, locale, answers)
 
 
+FOOTER = re.compile(r"^.* · page \d+/\d+$", re.MULTILINE)
+
+
 def read(data: bytes) -> tuple[PdfReader, str]:
+    """The text of every page, without the running footers: pypdf reads a page's footer where
+    it is drawn, which may fall inside a name wrapped at the page's foot."""
     reader = PdfReader(io.BytesIO(data))
-    return reader, "\n".join(page.extract_text() for page in reader.pages)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return reader, FOOTER.sub("", text)
 
 
 def squeezed(text: str) -> str:
