@@ -102,7 +102,9 @@ class AlertNotifier:
     async def _send(self, user_id: int, subscription: dict[str, object], kb: KnowledgeBase,
                     found: list[AidVerdict]) -> bool:
         locale = str(subscription.get("locale") or self.default_locale)
-        text = self.renderer.render(locale, "alert_new_aid", verdicts=found, kb=kb)
+        # today: the source line flags a page older than the base's horizon (⏳)
+        text = self.renderer.render(locale, "alert_new_aid", verdicts=found, kb=kb,
+                                    today=self.clock.today())
         parts = pack([text])
         try:
             for index, part in enumerate(parts):

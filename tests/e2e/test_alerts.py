@@ -12,7 +12,7 @@ from aiogram import Bot
 
 from bot.advice.alerts import opened_schemes
 from bot.clock import FixedClock
-from bot.kb.models import AidStatus, Criterion, CriterionField, Text
+from bot.kb.models import AidStatus, Confidence, Criterion, CriterionField, Source, Text
 from bot.kb.snapshot import KnowledgeBase
 from bot.notifier import AlertNotifier, Pacer
 from bot.render.templates import Renderer
@@ -123,3 +123,22 @@ async def test_an_expired_scheme_is_not_announced(bot: Bot, users: UserRepositor
     notifier = AlertNotifier(bot, Renderer(), users, clock=FixedClock.on(TODAY))
     assert await notifier.notify(expired, opened_schemes(kb, expired)) == 0
     assert fake.messages(21) == []
+
+
+async def test_an_alert_dates_its_source_and_flags_an_old_page(bot: Bot, users: UserRepository,
+                                                               kb: KnowledgeBase,
+                                                               fake: FakeBotAPI) -> None:
+    fake.send_message(31, "/start")
+    await users.subscribe_alerts(31, OCCITANIE, kb.version, TODAY.isoformat(), "fr")
+    new = with_scheme(kb, "old-page", regions=["occitanie"])
+    horizon = kb.meta.verification_horizon_months
+    old_year = str(TODAY.year - 1 - horizon // 12)
+    page = Source(url="https://www.laregion.fr/aide", published=old_year,  # type: ignore[arg-type]
+                  confidence=Confidence.medium)
+    old = replace(new, aid={**new.aid, "old-page": new.aid["old-page"].model_copy(
+        update={"sources": [page]})})
+    notifier = AlertNotifier(bot, Renderer(), users, clock=FixedClock.on(TODAY),
+                             pacer=Pacer(per_second=1000, per_chat=0))
+    assert await notifier.notify(old, opened_schemes(kb, old)) == 1
+    text = fake.last_message(31).plain_text
+    assert f"laregion.fr, page de {old_year} ⏳ plus de {horizon} mois" in text
