@@ -31,6 +31,7 @@ from bot.handlers.middlewares import (
 from bot.handlers.views import Views
 from bot.kb.admin import KnowledgeAdmin
 from bot.kb.reload import Reloader
+from bot.kb.shared import SharedKnowledge
 from bot.kb.store import KnowledgeStore
 from bot.notifier import AlertNotifier
 from bot.render.templates import LOCALES, Renderer
@@ -144,18 +145,21 @@ def build_app(settings: Settings, session: BaseSession | None = None, token: str
     kb_admin = KnowledgeAdmin(settings.knowledge_dir, settings.data_dir, clock)
     kb, raw = kb_admin.load()  # finishes or drops an apply a crash interrupted
     store = KnowledgeStore(kb, kb_db, raw, clock)
-    reloader = Reloader(store, kb_admin)
     kv: KeyValue
     storage: BaseStorage
     isolation: BaseEventIsolation | None
+    shared: SharedKnowledge | None = None
     if settings.redis_url:
-        # Scale-out: every replica shares users, dialog state, update claims and per-user locks.
-        kv = RedisKeyValue.from_url(settings.redis_url)
+        # Scale-out: every replica shares users, dialog state, update claims, per-user locks
+        # and the knowledge base's versions.
+        redis_kv = RedisKeyValue.from_url(settings.redis_url)
+        kv, shared = redis_kv, SharedKnowledge(redis_kv.redis, redis_kv.prefix)
         redis_storage = redis_fsm_storage(settings.redis_url)
         storage, isolation = redis_storage, redis_storage.create_isolation()
     else:
         kv = JournalStore(settings.data_dir / STATE_DIR)
         storage, isolation = KeyValueStorage(kv), None
+    reloader = Reloader(store, kb_admin, shared=shared)
     renderer = Renderer()
     bot = create_bot(settings, session, token)
     users = UserRepository(kv, clock)

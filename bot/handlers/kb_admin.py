@@ -8,6 +8,7 @@ are ordinary messages, handled by the routers after this one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import secrets
@@ -24,6 +25,7 @@ from bot.kb.admin import Applied, KnowledgeAdmin, Proposal, Unreadable, dump
 from bot.kb.changes import MAX_UPLOAD_BYTES, Refusal, RefusalKind
 from bot.kb.loader import JsonRefused, parse_json
 from bot.kb.reload import Reloader
+from bot.kb.shared import LockTimeout
 from bot.kb.snapshot import KnowledgeBase
 from bot.kb.stale import StaleRecord, find, fingerprint, for_editing, stale_records, title
 from bot.render.callbacks import KbCb
@@ -79,6 +81,24 @@ async def engine(views: Views, chat_id: int, locale: str, kb_admin: KnowledgeAdm
             more=max(0, len(problems) - SHOWN_PROBLEMS),
             latest=next((v for v in backups if v != exc.backup), None))]))
         return None
+
+
+async def change(views: Views, chat_id: int, locale: str, kb_admin: KnowledgeAdmin,
+                 reloader: Reloader | None, call: Callable[P, Applied], *args: P.args,
+                 **kwargs: P.kwargs) -> Applied | None:
+    """An apply, rollback or re-check through `engine`, made live at once. With Redis, under
+    its knowledge lock and on its live version, so every replica gets the new version; None
+    when the files do not read (the admin was told) or another replica kept the lock."""
+    try:
+        async with reloader.applying() if reloader is not None else contextlib.nullcontext():
+            result = await engine(views, chat_id, locale, kb_admin, call, *args, **kwargs)
+            if (result is not None and result.status == "applied" and result.kb is not None
+                    and result.raw is not None and reloader is not None):
+                await reloader.publish(result.kb, result.raw)
+    except LockTimeout:
+        await views.send(chat_id, views.renderer.render(locale, "kb_busy"))
+        return None
+    return result
 
 
 async def offer(views: Views, kv: KeyValue, chat_id: int, admin_id: int, locale: str,
@@ -182,16 +202,16 @@ def build_router() -> Router:
             return
         chat_id = message.chat.id
         if pending.get("action") == "rollback":
-            result = await engine(views, chat_id, locale, kb_admin, kb_admin.rollback,
+            result = await change(views, chat_id, locale, kb_admin, reloader, kb_admin.rollback,
                                   pending["version"], who(query.from_user),
                                   base_version=pending["base"])
         else:
-            result = await engine(views, chat_id, locale, kb_admin, kb_admin.apply,
+            result = await change(views, chat_id, locale, kb_admin, reloader, kb_admin.apply,
                                   pending["changes"], who(query.from_user),
                                   base_version=pending["base"], source=pending.get("file", ""))
         if result is None:
             return
-        await report_applied(views, message.chat.id, locale, result, reloader)
+        await report_applied(views, message.chat.id, locale, result)
 
     @router.callback_query(KbCb.filter(F.a == "export"))
     async def cb_export(query: CallbackQuery, bot: Bot, views: Views, locale: str,
@@ -265,8 +285,9 @@ def build_router() -> Router:
         collection, rid = state["queue"][0]
         shown = state.get("title", "")
         if callback_data.a == "s_ok":
-            result = await engine(views, chat_id, locale, kb_admin, recheck, kb_admin,
-                                  collection, rid, state.get("seen", ""), who(query.from_user))
+            result = await change(views, chat_id, locale, kb_admin, reloader, recheck,
+                                  kb_admin, collection, rid, state.get("seen", ""),
+                                  who(query.from_user))
             if result is None:
                 return  # the admin was told which file does not read; the item stays due
             if result.status in ("changed", "conflict"):
@@ -289,9 +310,6 @@ def build_router() -> Router:
                 state["skipped"] = state.get("skipped", 0) + 1
                 state["queue"].pop(0)
             else:  # applied, or no_change (the base already says it was checked today)
-                if (result.status == "applied" and result.kb is not None
-                        and result.raw is not None and reloader is not None):
-                    await reloader.publish(result.kb, result.raw)
                 await views.send(chat_id, views.renderer.render(
                     locale, "kb_stale_checked", status=result.status, title=shown,
                     today=kb_admin.today, version=result.version, gone=False))
@@ -390,14 +408,10 @@ def _meta_version(files: list[tuple[str, bytes]]) -> str:
     return ""
 
 
-async def report_applied(views: Views, chat_id: int, locale: str, result: Applied,
-                         reloader: Reloader | None) -> None:
+async def report_applied(views: Views, chat_id: int, locale: str, result: Applied) -> None:
     if result.status == "refused" and result.refusal is not None:
         await show_refusal(views, chat_id, locale, result.refusal)
         return
-    if (result.status == "applied" and result.kb is not None and result.raw is not None
-            and reloader is not None):
-        await reloader.publish(result.kb, result.raw)
     await views.send(chat_id, views.renderer.render(
         locale, "kb_applied", status=result.status, version=result.version,
         previous=result.previous, counts=result.diff.counts()))

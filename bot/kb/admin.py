@@ -299,6 +299,35 @@ class KnowledgeAdmin:
         return self.apply(changes, who, base_version=_version(current), action="recheck",
                           source=f"kb stale: {collection} {rid or ''}".strip())
 
+    def adopt(self, raw: dict[str, Any], entry: Mapping[str, Any] | None = None) -> bool:
+        """Make the live files those of a version applied elsewhere (another replica, through
+        Redis): the version they replace is backed up, and the apply's audit entry (who, what,
+        from which version) is recorded here too, marked `via: redis`. Damaged live files are
+        replaced. False when the files hold these very contents already."""
+        version = _version(raw)
+        with self.locked():
+            try:
+                current: dict[str, Any] | None = self._read()
+            except Unreadable:
+                current = None
+            previous = _version(current) if current is not None else ""
+            new = upgraded(raw)
+            if current == new:
+                return False
+            if current is not None:
+                # Another version of the same name (a change made here on a base that had
+                # moved on) is kept beside it, not lost.
+                self._backup(previous if previous != version else f"{previous}-replaced")
+            self._commit(new)
+            entry = entry or {}
+            self._audit(who=entry.get("who", ""), action=entry.get("action", "apply"),
+                        source=entry.get("source", ""),
+                        previous=entry.get("previous", previous), version=version,
+                        change=diff(current, new) if current is not None else Diff(),
+                        via="redis", applied_at=entry.get("at", ""))
+            self._prune_backups()
+            return True
+
     def rollback(self, version: str | None, who: str, *, base_version: str | None = None
                  ) -> Applied:
         with self.locked():

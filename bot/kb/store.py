@@ -61,12 +61,27 @@ class KnowledgeStore:
         while len(self._snapshots) > KEEP_VERSIONS:  # oldest first (insertion order)
             del self._snapshots[next(iter(self._snapshots))]
 
+    def knows(self, version: str) -> bool:
+        """Whether a dialog pinned to `version` finds it here (in memory or stored)."""
+        return version in self._snapshots or (
+            self._versions is not None and self._versions.contains(Query().version == version))
+
+    def remember(self, raw: dict[str, Any]) -> None:
+        """Keep a version for the dialogs pinned to it, without making it current (a version
+        another replica made live, read from Redis)."""
+        meta = raw.get("meta")
+        if isinstance(meta, dict) and meta.get("version"):
+            self._insert(str(meta["version"]), str(meta.get("updated", "")), raw)
+
     def _save(self, kb: KnowledgeBase, raw: dict[str, Any] | None) -> None:
-        if self._versions is None or self._versions.contains(Query().version == kb.version):
+        self._insert(kb.version, kb.meta.updated.isoformat(), raw)
+
+    def _insert(self, version: str, updated: str, raw: dict[str, Any] | None) -> None:
+        if self._versions is None or self._versions.contains(Query().version == version):
             return
         self._versions.insert({
-            "version": kb.version,
-            "updated": kb.meta.updated.isoformat(),
+            "version": version,
+            "updated": updated,
             "loaded_at": self.clock.stamp(),
             "raw": raw,
         })

@@ -32,6 +32,9 @@ from bot.kb.loader import COLLECTIONS
 from tests.conftest import KNOWLEDGE_DIR, TODAY
 
 BASE_VERSION = json.loads((KNOWLEDGE_DIR / "meta.json").read_text())["version"]
+# The versions the first and second applies of the tests' day make over the shipped base.
+FIRST = next_version(TODAY, [BASE_VERSION])
+SECOND = next_version(TODAY, [BASE_VERSION, FIRST])
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:
@@ -94,7 +97,7 @@ def test_upsert_is_diffed_then_applied_as_a_new_version(admin: KnowledgeAdmin, k
     result = admin.apply(proposal.changes, "telegram:1", base_version=proposal.base_version,
                          source="aid.json")
     assert result.status == "applied"
-    assert result.version == next_version(TODAY, [BASE_VERSION]) == "2026.12.02-2"
+    assert result.version == FIRST and FIRST.startswith(TODAY.strftime("%Y.%m.%d-"))
     kb, _ = admin.load()
     assert kb.version == result.version and kb.meta.updated == TODAY
     assert "test-new-scheme" in kb.aid and retired not in kb.aid
@@ -324,7 +327,7 @@ def test_an_apply_against_an_older_base_is_a_conflict(admin: KnowledgeAdmin,
     assert admin.apply(theirs.changes, "b", base_version=theirs.base_version).status == "applied"
     after = snapshot(kdir)
     result = admin.apply(mine.changes, "a", base_version=mine.base_version)
-    assert result.status == "conflict" and result.version == "2026.12.02-2"
+    assert result.status == "conflict" and result.version == FIRST
     assert snapshot(kdir) == after
 
 
@@ -366,7 +369,7 @@ def test_rollback_restores_the_earlier_content(admin: KnowledgeAdmin, kdir: Path
     assert d.added == (aid_records(KNOWLEDGE_DIR)[0]["id"],)
     assert d.retired == ("test-new-scheme",)
     back = admin.rollback(None, "b", base_version=applied.version)
-    assert back.status == "applied" and back.version == "2026.12.02-3"
+    assert back.status == "applied" and back.version == SECOND
     assert collections(kdir) == original
     assert admin.history()[0]["action"] == "rollback"
     assert admin.history()[0]["source"] == BASE_VERSION
@@ -384,7 +387,9 @@ def test_only_the_last_backups_are_kept(admin: KnowledgeAdmin, kdir: Path) -> No
     kept = admin.backups()
     assert len(kept) == KEEP_BACKUPS
     assert kept[0] == versions[-2] and BASE_VERSION not in kept
-    assert versions[-1] == f"2026.12.02-{2 + KEEP_BACKUPS + 1}"
+    # numbered on from the first apply: -N, -N+1, ... one per apply
+    first = int(FIRST.rsplit("-", 1)[1])
+    assert versions == [f"{FIRST.rsplit('-', 1)[0]}-{first + i}" for i in range(KEEP_BACKUPS + 2)]
 
 
 def test_history_skips_a_torn_last_line(admin: KnowledgeAdmin, kdir: Path) -> None:
@@ -419,7 +424,7 @@ def test_a_crash_after_the_commit_point_is_finished_by_the_next_reader(
     monkeypatch.setattr(os, "replace", real_replace)
     assert (kdir / PENDING / MANIFEST).exists()  # three files moved, the rest staged
     kb, _ = admin.load()
-    assert kb.version == "2026.12.02-2" and "test-new-scheme" in kb.aid
+    assert kb.version == FIRST and "test-new-scheme" in kb.aid
     assert not (kdir / PENDING).exists()
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.clock import FixedClock
+from bot.kb.admin import next_version
 from bot.kb.loader import COLLECTIONS
 from tests.conftest import KNOWLEDGE_DIR, TODAY
 
@@ -111,7 +112,8 @@ def test_check_finishes_an_interrupted_apply_before_judging(
     assert (kdir / PENDING / MANIFEST).exists()  # committed, no file moved in yet
     assert main(["kb", "check"], clock=CLOCK) == 0
     out = capsys.readouterr().out
-    assert "Knowledge base 2026.12.02-2" in out.splitlines()[0]
+    shipped = json.loads((KNOWLEDGE_DIR / "meta.json").read_text())["version"]
+    assert f"Knowledge base {next_version(TODAY, [shipped])}" in out.splitlines()[0]
     assert not (kdir / PENDING).exists()
 
 
