@@ -25,6 +25,7 @@ from bot.handlers import build_routers
 from bot.handlers.middlewares import (
     DedupeMiddleware,
     InFlightMiddleware,
+    KnowledgeFollowMiddleware,
     LocaleMiddleware,
     ThrottlingMiddleware,
 )
@@ -119,6 +120,8 @@ def create_dispatcher(*, storage: BaseStorage, store: KnowledgeStore, renderer: 
     if kb_admin is not None:
         dp["kb_admin"] = kb_admin
     if reloader is not None:
+        if reloader.shared is not None:
+            dp.update.outer_middleware(KnowledgeFollowMiddleware(reloader))
         dp["reloader"] = reloader
         dp.startup.register(reloader.start)
         dp.shutdown.register(reloader.stop)

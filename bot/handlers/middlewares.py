@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
+from redis.exceptions import RedisError
 
 from bot.handlers.session import on_current_question
+from bot.kb.reload import Reloader
 from bot.render.templates import pick_locale
 from bot.storage.keyvalue import KeyValue
 from bot.storage.limits import Budget, Limits, MemoryLimits
@@ -40,6 +43,22 @@ class DedupeMiddleware(BaseMiddleware):
         result = await handler(event, data)
         await self.kv.claim(namespace, key, keep=KEEP_UPDATE_IDS)
         return result
+
+
+class KnowledgeFollowMiddleware(BaseMiddleware):
+    """With Redis: before an update, the replica looks at Redis's live knowledge version (one
+    GET) and adopts a new one, so a dialog pinned to a version just applied on another replica
+    finds it here, without waiting for the once-a-second follow."""
+
+    def __init__(self, reloader: Reloader) -> None:
+        self.reloader = reloader
+
+    async def __call__(self, handler: Handler, event: TelegramObject,
+                       data: dict[str, Any]) -> Any:
+        # Redis away: the update goes on with the versions this replica holds.
+        with contextlib.suppress(RedisError):
+            await self.reloader.follow()
+        return await handler(event, data)
 
 
 class InFlightMiddleware(BaseMiddleware):

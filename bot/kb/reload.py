@@ -43,6 +43,7 @@ class Reloader:
             FOLLOW_SECONDS if shared is not None else POLL_SECONDS)
         self.listeners: list[Listener] = []
         self._lock = asyncio.Lock()
+        self._following = asyncio.Lock()  # one adoption at a time, however many updates ask
         self._stamp = self._read_stamp()
         self._task: asyncio.Task[None] | None = None
 
@@ -103,6 +104,13 @@ class Reloader:
         live = await self.shared.live()
         if live is None or live == self.store.current.version:
             return False
+        async with self._following:
+            if live == self.store.current.version:  # adopted while this one waited
+                return False
+            return await self._adopt(live)
+
+    async def _adopt(self, live: str) -> bool:
+        assert self.shared is not None
         record = await self.shared.get(live)
         if record is None:
             log.warning("Redis names %s the live knowledge base but does not hold it", live)

@@ -9,11 +9,13 @@ import copy
 import json
 import logging
 import shutil
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiogram.types import Update
 from redis import Redis as SyncRedis
 
 from bot.app import App, build_app
@@ -23,6 +25,7 @@ from bot.kb.admin import Applied, next_version
 from bot.kb.shared import SharedKnowledge
 from bot.kb.snapshot import KnowledgeBase
 from tests.conftest import KNOWLEDGE_DIR, TODAY, make_settings
+from tests.storage.test_webhook import sent, update
 
 SHIPPED = json.loads((KNOWLEDGE_DIR / "meta.json").read_text())["version"]
 Replica = Callable[..., Awaitable[App]]
@@ -184,9 +187,20 @@ async def test_a_damaged_version_in_redis_leaves_the_replica_on_its_own(
         assert a.store.current.version == SHIPPED
         assert "does not hold it" in caplog.text
         payload: dict[str, Any] = {"raw": {"meta": {"version": "2099.01.01-1"}}, "audit": None}
-        import zlib
         client.set("ea:kb:version:2099.01.01-1", zlib.compress(json.dumps(payload).encode()))
         with caplog.at_level(logging.ERROR, logger="bot.kb.reload"):
             assert not await a.reloader.follow()
     assert a.store.current.version == SHIPPED
     assert "does not load here" in caplog.text
+
+
+async def test_an_update_on_another_replica_is_handled_on_the_version_just_applied(
+        replica: Replica) -> None:
+    a, b = await replica("a"), await replica("b")
+    result = await apply_on(a, "just-applied")
+    # B has not looked at Redis since (its once-a-second loop is not running here): the
+    # update itself makes it look, so a dialog pinned to the new version finds it.
+    await b.dispatcher.feed_update(b.bot, Update.model_validate(update("/start", 4242)))
+    assert b.store.current.version == result.version
+    assert b.store.knows(result.version)
+    assert sent(b)  # and the update was answered
