@@ -8,6 +8,9 @@ Updates are handled before the response (`handle_in_background=False`): Telegram
 once the dialog state is saved, and it never has more than its `max_connections` requests in
 flight per bot, which bounds the work a replica takes on. A handler slower than 55 s is moved to
 the background by aiogram (Telegram would re-send the update after 60 s).
+
+`GET /healthz` answers 200 while the server accepts requests: what a container health check or
+a load balancer probes. It reads nothing and needs no secret (do not route it to the Internet).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from bot.app import App
 log = logging.getLogger(__name__)
 
 DEFAULT_PATH = "/webhook"
+HEALTH_PATH = "/healthz"
 SHUTDOWN_GRACE = 30.0  # seconds to let updates in flight finish on SIGTERM
 
 
@@ -41,6 +45,11 @@ def webhook_target(url: str) -> str:
     return urlunsplit(parts._replace(path=DEFAULT_PATH))
 
 
+async def _healthz(request: web.Request) -> web.Response:
+    """200 "ok": this process is up and its event loop answers."""
+    return web.Response(text="ok")
+
+
 def create_web_app(app: App) -> web.Application:
     """The aiohttp application for `app`; WEBHOOK_URL and WEBHOOK_SECRET come from its settings."""
     settings = app.settings
@@ -50,6 +59,7 @@ def create_web_app(app: App) -> web.Application:
     handler = SimpleRequestHandler(app.dispatcher, app.bot, handle_in_background=False,
                                    secret_token=settings.webhook_secret.get_secret_value())
     handler.register(web_app, path=webhook_path(settings.webhook_url))
+    web_app.router.add_get(HEALTH_PATH, _healthz)
     setup_application(web_app, app.dispatcher, bot=app.bot)
     return web_app
 

@@ -90,6 +90,20 @@ async def test_only_requests_with_the_secret_are_handled(
                               headers={HEADER: SECRET})).status == 404
 
 
+async def test_healthz_answers_without_the_secret_and_handles_nothing(
+        served: tuple[App, TestClient[Any, Any]]) -> None:
+    """What the container health check probes (compose.yaml): a GET, no secret, no update."""
+    app, client = served
+    response = await client.get("/healthz")
+    assert response.status == 200 and await response.text() == "ok"
+    assert sent(app) == []
+    # It is not a way in: the webhook path still takes only a POST with the secret.
+    assert (await client.post("/healthz", json=update("/start"),
+                              headers={HEADER: SECRET})).status == 405
+    assert (await client.get("/tg/hook")).status == 405
+    assert sent(app) == []
+
+
 async def test_replicas_share_the_dialog_on_redis(redis_url: str, tmp_path: Path) -> None:
     """Two processes behind a load balancer: any update may land on either."""
     replicas: list[tuple[App, TestClient[Any, Any]]] = []
@@ -161,6 +175,8 @@ async def test_run_webhook_registers_and_serves(backend: str, request: pytest.Fi
             async with http.post(base, json=update("/start"),
                                  headers={HEADER: SECRET}) as accepted:
                 assert accepted.status == 200
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+                assert health.status == 200
         assert any("Bienvenue" in r.text for r in session.requests
                    if isinstance(r, SendMessage))
     finally:
