@@ -38,7 +38,9 @@ RUN pip install --no-deps -e .
 
 # Writable by the bot user: the knowledge base (an admin's apply writes it: KNOWLEDGE_DIR/.lock,
 # .pending/) and DATA_DIR (knowledge versions, backups, audit; users and dialogs unless
-# REDIS_URL is set). Mount volumes on both to keep them (compose.yaml does).
+# REDIS_URL is set). With REDIS_URL the knowledge base lives in Redis and each container follows
+# it into these files (compose.yaml); a single container without Redis needs volumes on both
+# to keep an admin's applies.
 COPY --chown=bot:bot knowledge ./knowledge
 RUN mkdir -p /data/kb_backups && chown -R bot:bot /data
 VOLUME ["/data"]
