@@ -1,5 +1,5 @@
 """Aid alerts: when a new knowledge version opens schemes, tell each matching subscriber once,
-paced under Telegram's limits.
+paced under Telegram's limits (bot/pacing.py).
 
 Telegram's broadcasting limits: about 30 messages per second overall and one per second per
 chat (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this); we stay
@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
@@ -24,6 +22,7 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.dialog.profile import Profile
 from bot.kb.models import Aid
 from bot.kb.snapshot import KnowledgeBase
+from bot.pacing import Pacer, Pacing
 from bot.render.keyboards import alert_keyboard
 from bot.render.split import pack
 from bot.render.templates import Renderer
@@ -32,28 +31,7 @@ from bot.storage.users import UserRepository
 log = logging.getLogger(__name__)
 
 
-class Pacer:
-    """At most `per_second` sends overall, and one per chat every `per_chat` seconds."""
-
-    def __init__(self, per_second: float = 25.0, per_chat: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        self.gap = 1.0 / per_second
-        self.per_chat = per_chat
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
-        self._chat_next: dict[int, float] = {}
-
-    async def wait(self, chat_id: int) -> None:
-        now = self._clock()
-        at = max(now, self._next, self._chat_next.get(chat_id, 0.0))
-        self._next = at + self.gap
-        self._chat_next[chat_id] = at + self.per_chat
-        if len(self._chat_next) > 10_000:  # forget chats whose pause is over
-            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
-        if at > now:
-            await self._sleep(at - now)
+__all__ = ["AlertNotifier", "Pacer"]
 
 
 class AlertNotifier:
@@ -61,7 +39,7 @@ class AlertNotifier:
 
     def __init__(self, bot: Bot, renderer: Renderer, users: UserRepository,
                  default_locale: str = "fr", clock: Clock = SYSTEM_CLOCK,
-                 pacer: Pacer | None = None) -> None:
+                 pacer: Pacing | None = None) -> None:
         self.bot = bot
         self.renderer = renderer
         self.users = users
