@@ -1,6 +1,10 @@
 """Aid alerts: when a new knowledge version opens schemes, tell each matching subscriber once,
 paced under Telegram's limits (bot/pacing.py).
 
+Several replicas (REDIS_URL) each run the same pass for a new version at about the same time;
+each (subscriber, scheme) pair is claimed in the shared store just before it is sent, so the
+replicas share the work and no pair is ever sent twice.
+
 Telegram's broadcasting limits: about 30 messages per second overall and one per second per
 chat (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this); we stay
 at 25/s overall. A 429 is still honoured by the session's retry middleware.
@@ -11,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
@@ -34,18 +40,33 @@ log = logging.getLogger(__name__)
 __all__ = ["AlertNotifier", "Pacer"]
 
 
+def process_name() -> str:
+    """Who claimed an alert, as recorded beside the claim: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 class AlertNotifier:
-    """A knowledge-version listener: sends alerts in the background, one task per version."""
+    """A knowledge-version listener: sends alerts in the background, one task per version.
+
+    Exactly once across replicas, at most once per pair: before writing to a subscriber, the
+    notifier claims the pairs (subscriber, scheme) it found in the shared store
+    (`UserRepository.claim_alerts`, a compare-and-set) and sends only those it won; pairs another
+    replica claimed are skipped. Claims are taken one subscriber at a time, so a replica that
+    dies mid-pass leaves the unclaimed rest to the others, which run the same pass. A pair
+    claimed but not delivered (a crash or cancellation between claim and send, a refused send)
+    is lost rather than ever sent twice. The "told" list in the subscription still stops a
+    scheme being announced again after a rollback and re-apply."""
 
     def __init__(self, bot: Bot, renderer: Renderer, users: UserRepository,
                  default_locale: str = "fr", clock: Clock = SYSTEM_CLOCK,
-                 pacer: Pacing | None = None) -> None:
+                 pacer: Pacing | None = None, name: str | None = None) -> None:
         self.bot = bot
         self.renderer = renderer
         self.users = users
         self.default_locale = default_locale
         self.clock = clock
         self.pacer = pacer or Pacer()
+        self.name = name or process_name()
         self._tasks: set[asyncio.Task[int]] = set()
 
     async def __call__(self, old: KnowledgeBase, new: KnowledgeBase) -> None:
@@ -71,6 +92,10 @@ class AlertNotifier:
             already = frozenset(subscription.get("told") or ())
             found = matching(schemes, Profile.from_answers(subscription.get("answers") or {}),
                              today, already, kb)
+            if found:
+                won = set(await self.users.claim_alerts(user_id, [v.aid.id for v in found],
+                                                        self.name))
+                found = [v for v in found if v.aid.id in won]
             if found and await self._send(user_id, subscription, kb, found):
                 told += 1
                 await self._mark_told(user_id, [v.aid.id for v in found])
