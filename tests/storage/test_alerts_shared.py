@@ -7,22 +7,26 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods import SendMessage
 
 from bot.advice.alerts import opened_schemes
+from bot.app import build_app
 from bot.clock import FixedClock
+from bot.console import LocalSession
 from bot.kb.snapshot import KnowledgeBase
 from bot.notifier import AlertNotifier
-from bot.pacing import Pacer
+from bot.pacing import Pacer, RedisPacer
 from bot.render.templates import Renderer
 from bot.storage.redis import RedisKeyValue
 from bot.storage.users import CLAIMS_NAMESPACE, UserRepository
-from tests.conftest import TODAY
+from tests.conftest import TODAY, make_settings
 from tests.e2e.fake_api import DEFAULT_TOKEN, FakeBotAPI
 from tests.e2e.test_alerts import OCCITANIE, with_scheme
 from tests.storage.conftest import MakeKV
@@ -166,3 +170,25 @@ async def test_alert_claims_are_won_once_and_forgotten_with_the_user(
     await repos[0].delete(7)
     assert await repos[2].alert_claims(7) is None
     assert [k async for k in stores[0].keys(CLAIMS_NAMESPACE)] == ["8"]
+
+
+async def test_two_apps_on_one_redis_share_the_pace_and_tell_each_subscriber_once(
+        redis_url: str, tmp_path: Path, kb: KnowledgeBase) -> None:
+    """As build_app wires it with REDIS_URL: both replicas get the reload, both run the pass."""
+    apps = [build_app(make_settings(tmp_path / f"replica{i}", redis_url=redis_url),
+                      session=LocalSession(), token="42:TEST", clock=FixedClock.on(TODAY))
+            for i in range(2)]
+    try:
+        assert all(isinstance(a.notifier.pacer, RedisPacer) for a in apps)
+        await subscribe_all(apps[0].notifier.users, kb)
+        new = with_scheme(kb, "occ-export", regions=["occitanie"])
+        for app in apps:
+            await app.notifier(kb, new)  # the Reloader's call, on each replica
+        await asyncio.wait_for(asyncio.gather(*(a.notifier.drain() for a in apps)), 30)
+        sent = Counter(r.chat_id for a in apps
+                       for r in a.bot.session.requests  # type: ignore[attr-defined]
+                       if isinstance(r, SendMessage) and "Aide occ-export" in r.text)
+        assert sent == Counter(MATCHING)
+    finally:
+        for app in apps:
+            await app.close()
