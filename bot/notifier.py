@@ -34,10 +34,9 @@ from bot.render.split import pack
 from bot.render.templates import Renderer
 from bot.storage.users import UserRepository
 
+__all__ = ["AlertNotifier", "Pacer"]  # Pacer: bot/pacing.py, still importable from here
+
 log = logging.getLogger(__name__)
-
-
-__all__ = ["AlertNotifier", "Pacer"]
 
 
 def process_name() -> str:
