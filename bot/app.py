@@ -35,6 +35,7 @@ from bot.kb.reload import Reloader
 from bot.kb.shared import SharedKnowledge
 from bot.kb.store import KnowledgeStore
 from bot.notifier import AlertNotifier
+from bot.pacing import pacer_for
 from bot.render.templates import LOCALES, Renderer
 from bot.retry import RetryAfterMiddleware
 from bot.storage.database import open_knowledge_database
@@ -166,7 +167,8 @@ def build_app(settings: Settings, session: BaseSession | None = None, token: str
     renderer = Renderer()
     bot = create_bot(settings, session, token)
     users = UserRepository(kv, clock)
-    notifier = AlertNotifier(bot, renderer, users, settings.default_locale, clock)
+    notifier = AlertNotifier(bot, renderer, users, settings.default_locale, clock,
+                             pacer=pacer_for(kv))  # Redis: one pace for all replicas
     reloader.listeners.append(notifier)
     dp = create_dispatcher(storage=storage, store=store, renderer=renderer,
                            users=users, views=Views(bot, renderer, clock), clock=clock,

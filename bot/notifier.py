@@ -1,5 +1,9 @@
 """Aid alerts: when a new knowledge version opens schemes, tell each matching subscriber once,
-paced under Telegram's limits.
+paced under Telegram's limits (bot/pacing.py).
+
+Several replicas (REDIS_URL) each run the same pass for a new version at about the same time;
+each (subscriber, scheme) pair is claimed in the shared store just before it is sent, so the
+replicas share the work and no pair is ever sent twice.
 
 Telegram's broadcasting limits: about 30 messages per second overall and one per second per
 chat (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this); we stay
@@ -11,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Awaitable, Callable
+import os
+import socket
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
@@ -24,50 +28,44 @@ from bot.clock import SYSTEM_CLOCK, Clock
 from bot.dialog.profile import Profile
 from bot.kb.models import Aid
 from bot.kb.snapshot import KnowledgeBase
+from bot.pacing import Pacer, Pacing
 from bot.render.keyboards import alert_keyboard
 from bot.render.split import pack
 from bot.render.templates import Renderer
 from bot.storage.users import UserRepository
 
+__all__ = ["AlertNotifier", "Pacer"]  # Pacer: bot/pacing.py, still importable from here
+
 log = logging.getLogger(__name__)
 
 
-class Pacer:
-    """At most `per_second` sends overall, and one per chat every `per_chat` seconds."""
-
-    def __init__(self, per_second: float = 25.0, per_chat: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        self.gap = 1.0 / per_second
-        self.per_chat = per_chat
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
-        self._chat_next: dict[int, float] = {}
-
-    async def wait(self, chat_id: int) -> None:
-        now = self._clock()
-        at = max(now, self._next, self._chat_next.get(chat_id, 0.0))
-        self._next = at + self.gap
-        self._chat_next[chat_id] = at + self.per_chat
-        if len(self._chat_next) > 10_000:  # forget chats whose pause is over
-            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
-        if at > now:
-            await self._sleep(at - now)
+def process_name() -> str:
+    """Who claimed an alert, as recorded beside the claim: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class AlertNotifier:
-    """A knowledge-version listener: sends alerts in the background, one task per version."""
+    """A knowledge-version listener: sends alerts in the background, one task per version.
+
+    Exactly once across replicas, at most once per pair: before writing to a subscriber, the
+    notifier claims the pairs (subscriber, scheme) it found in the shared store
+    (`UserRepository.claim_alerts`, a compare-and-set) and sends only those it won; pairs another
+    replica claimed are skipped. Claims are taken one subscriber at a time, so a replica that
+    dies mid-pass leaves the unclaimed rest to the others, which run the same pass. A pair
+    claimed but not delivered (a crash or cancellation between claim and send, a refused send)
+    is lost rather than ever sent twice. The "told" list in the subscription still stops a
+    scheme being announced again after a rollback and re-apply."""
 
     def __init__(self, bot: Bot, renderer: Renderer, users: UserRepository,
                  default_locale: str = "fr", clock: Clock = SYSTEM_CLOCK,
-                 pacer: Pacer | None = None) -> None:
+                 pacer: Pacing | None = None, name: str | None = None) -> None:
         self.bot = bot
         self.renderer = renderer
         self.users = users
         self.default_locale = default_locale
         self.clock = clock
         self.pacer = pacer or Pacer()
+        self.name = name or process_name()
         self._tasks: set[asyncio.Task[int]] = set()
 
     async def __call__(self, old: KnowledgeBase, new: KnowledgeBase) -> None:
@@ -93,6 +91,10 @@ class AlertNotifier:
             already = frozenset(subscription.get("told") or ())
             found = matching(schemes, Profile.from_answers(subscription.get("answers") or {}),
                              today, already, kb)
+            if found:
+                won = set(await self.users.claim_alerts(user_id, [v.aid.id for v in found],
+                                                        self.name))
+                found = [v for v in found if v.aid.id in won]
             if found and await self._send(user_id, subscription, kb, found):
                 told += 1
                 await self._mark_told(user_id, [v.aid.id for v in found])

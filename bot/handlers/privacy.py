@@ -116,6 +116,8 @@ def build_router() -> Router:
         user_id = message.from_user.id if message.from_user else None
         record = await users.get(user_id) if user_id else None
         extra: dict[str, Any] = {}
+        if user_id:  # which alerts were sent (or claimed for sending), when, by which process
+            extra["alerts_sent"] = await users.alert_claims(user_id)
         if advisors is not None and user_id:
             extra["referral"] = await advisors.referral(user_id)
             extra["advisor_account"] = await advisors.advisor(user_id)

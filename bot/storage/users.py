@@ -4,6 +4,8 @@ A record: id, locale (chosen with /language), active (False once the user blocke
 created and updated times, last_plan (the answers and knowledge version of the latest plan),
 alerts (when subscribed to new aid: the answers to match, the schemes already told about).
 Subscribers are also listed in their own namespace, so sending alerts does not scan every user.
+The alerts claimed for a user (which scheme, when, by which process: see bot/notifier.py) are one
+record per user in "alert-claims", deleted with the user.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from bot.storage.keyvalue import KeyValue
 
 NAMESPACE = "users"
 ALERTS_NAMESPACE = "alerts"
+CLAIMS_NAMESPACE = "alert-claims"
 
 
 class UserRepository:
@@ -53,6 +56,7 @@ class UserRepository:
         await self.update(user_id, active=active)
 
     async def delete(self, user_id: int) -> None:
+        await self.kv.delete(CLAIMS_NAMESPACE, str(user_id))
         await self.kv.delete(ALERTS_NAMESPACE, str(user_id))
         await self.kv.delete(NAMESPACE, str(user_id))
 
@@ -76,3 +80,24 @@ class UserRepository:
 
     async def alert_subscribers(self) -> list[int]:
         return [int(key) async for key in self.kv.keys(ALERTS_NAMESPACE) if key.isdigit()]
+
+    async def alert_claims(self, user_id: int) -> dict[str, Any] | None:
+        """The schemes claimed for this user: id -> {"claimed_at", "by"}; None if none."""
+        found = await self.kv.get(CLAIMS_NAMESPACE, str(user_id))
+        return dict(found) if isinstance(found, dict) and found else None
+
+    async def claim_alerts(self, user_id: int, scheme_ids: list[str], by: str) -> list[str]:
+        """Claim the telling of these schemes to this user: the ids nobody claimed before, now
+        claimed by `by`. One compare-and-set of the user's claims, retried when another process
+        changed them meanwhile, so however many processes ask at once each id is won once."""
+        key = str(user_id)
+        while True:
+            current = await self.kv.get(CLAIMS_NAMESPACE, key)
+            claims = dict(current) if isinstance(current, dict) else {}
+            fresh = [i for i in dict.fromkeys(scheme_ids) if i not in claims]
+            if not fresh:
+                return []
+            mark = {"claimed_at": self.clock.stamp(), "by": by}
+            if await self.kv.replace(CLAIMS_NAMESPACE, key, current,
+                                     {**claims, **{i: mark for i in fresh}}):
+                return fresh

@@ -12,18 +12,20 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiogram.methods import GetFile, SendDocument
+from aiogram.methods import GetFile, SendDocument, SendMessage
 
+from bot.advice.alerts import opened_schemes
 from bot.app import App, build_app
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.console import LocalSession
 from bot.kb.loader import COLLECTIONS
 from bot.render.callbacks import KbCb
-from bot.storage.users import ALERTS_NAMESPACE
+from bot.storage.users import ALERTS_NAMESPACE, CLAIMS_NAMESPACE
 from tests.conftest import KNOWLEDGE_DIR, TODAY, make_settings
 from tests.dialog.driver import ChatDriver
 from tests.dialog.test_dialog_flow import run_to_recap_by_buttons
+from tests.e2e.test_alerts import with_scheme
 
 ADMIN = 4242
 
@@ -90,9 +92,18 @@ async def test_the_button_under_an_alert_brings_the_answers_back_to_a_recap(app:
 
 async def test_forget_removes_the_subscription_too(app: App) -> None:
     chat = await subscribed(app, 3002)
+    kb = app.store.current
+    new = with_scheme(kb, "for-all")  # no criterion: matches any plan
+    mark = len(chat.session.requests)
+    assert await app.notifier.notify(new, opened_schemes(kb, new)) == 1
+    alert = [r for r in chat.session.requests[mark:] if isinstance(r, SendMessage)]
+    assert "Aide for-all" in text(alert)
+    mydata = await chat.send("/mydata")
+    assert '"alerts_sent"' in text(mydata) and '"for-all"' in text(mydata)
     await chat.send("/forget")
     await chat.press("effacer")
     assert [k async for k in app.kv.keys(ALERTS_NAMESPACE)] == []
+    assert [k async for k in app.kv.keys(CLAIMS_NAMESPACE)] == []  # which alerts were sent
     assert await app.dispatcher["users"].get(3002) is None
 
 
