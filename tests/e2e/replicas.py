@@ -20,6 +20,7 @@ import contextlib
 import os
 import shutil
 import signal
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,16 +30,19 @@ from typing import Any
 import aiohttp
 
 from bot.config import PROJECT_ROOT
-from tests.conftest import BOT_COMMAND
 from tests.e2e.fake_api import FakeBotAPI
 from tests.redis_server import free_port
 
 PUBLIC_URL = "https://bot.example.test/webhook"  # what setWebhook receives; never resolved
 SECRET = "replicas-test_Secret-42"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-STARTUP_TIMEOUT = 30.0
+STARTUP_TIMEOUT = 60.0  # three cold starts at once on a busy 2-core machine
+MAX_CONNECTIONS = 40  # Telegram's default: requests in flight to one bot's webhook at most
 ATTEMPTS = 6  # deliveries of one update before giving up (Telegram tries for longer)
 RETRY_PAUSE = 0.1
+# tests.conftest.BOT_COMMAND (`python -m bot` with the clock fixed on the tests' day), not
+# imported from there: bot/bench_replicas.py imports this module outside pytest.
+BOT_COMMAND = (sys.executable, str(Path(__file__).parents[1] / "run_bot.py"))
 
 
 class ReplicaError(RuntimeError):
@@ -94,7 +98,7 @@ class Replicas:
         self.fake = fake
         self.redis_url = redis_url
         self.env = env or {}
-        self.command = tuple(command or BOT_COMMAND)  # the clock fixed on the tests' day
+        self.command = tuple(command or BOT_COMMAND)
         self.replicas = [Replica(i, root / f"replica-{i}") for i in range(count)]
         # The replica each update is first POSTed to, running or not (a load balancer that
         # has not noticed); None: the next live one in turn. Retries go to the next live one.
@@ -117,7 +121,8 @@ class Replicas:
 
     async def start(self) -> None:
         """Start every replica (in parallel) and the delivery; return once all serve."""
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90))
+        self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
+                                           timeout=aiohttp.ClientTimeout(total=90))
         self._pump = asyncio.create_task(self._deliver_forever())
         hooks = self._webhooks_set()
         await asyncio.gather(*(self._launch(r) for r in self.replicas))
@@ -258,7 +263,7 @@ class Replicas:
                         return target.index
                     miss = Miss(update["update_id"], target.index, response.status,
                                 body[:200].decode(errors="replace"))
-            except aiohttp.ClientError as exc:
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 miss = Miss(update["update_id"], target.index, None, repr(exc))
             self.missed.append(miss)
             await asyncio.sleep(RETRY_PAUSE)
