@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +74,12 @@ async def bench_replicas(users: int, count: int, redis_url: str, echo: bool = Fa
             finally:
                 await group.stop()
         per_replica = [sum(1 for _, r in group.deliveries if r == i) for i in range(count)]
+        rejected = Counter(f"{e.method}: {e.description}" for e in fake.errors)
         return {"bot": "echo" if echo else "export-advisor", "replicas": count, "users": users,
                 "think_s": list(think), **load.figures(),
-                "rejected_requests": len(fake.errors), "missed_deliveries": len(group.missed),
+                "rejected_requests": len(fake.errors),
+                "rejected_why": dict(rejected.most_common(5)),
+                "failures_first": load.failures[:5], "missed_deliveries": len(group.missed),
                 "updates_per_replica": per_replica}
 
 
