@@ -1,4 +1,6 @@
 """Benchmarks: `python -m bot.bench [--quick] [--json PATH]`. Prints a table, writes JSON.
+`--e2e-replicas [--users N]`: only the end-to-end load on 1 and 3 webhook replicas
+(bot/bench_replicas.py).
 
 Measured in one run, beside a bare aiogram echo bot fed the same way, so figures hold on a noisy
 machine. Not part of the test run (timings asserted in tests are flaky).
@@ -400,6 +402,101 @@ asyncio.run(dp.start_polling(Bot(os.environ["BOT_TOKEN"], session=session)))
 """
 
 
+class Load:
+    """What `drive_users` measured: action-to-reply latencies, completed plans, failures."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.completed = 0
+        self.failures: list[str] = []
+        self.elapsed = 0.0
+
+    def figures(self) -> dict[str, Any]:
+        lat = self.latencies or [0.0]
+        return {"completed": self.completed, "failures": len(self.failures),
+                "p50_ms": pct(lat, 0.5) * 1000, "p95_ms": pct(lat, 0.95) * 1000,
+                "p99_ms": pct(lat, 0.99) * 1000,
+                "updates_per_s": len(self.latencies) / self.elapsed if self.elapsed else 0.0}
+
+
+async def drive_users(fake: Any, users: int, think: tuple[float, float] = (0.0, 0.0),
+                      spread: float = 0.0) -> Load:
+    """`users` simulated users (ids from 900,000), each running a whole dialog through `fake`
+    (the tests' FakeBotAPI, whoever serves it: a polling bot, replicas behind a webhook)."""
+    import random
+
+    from tests.e2e.fake_api import Call, FakeBotAPI
+
+    rng = random.Random(7)
+    load = Load()
+    replies: dict[int, asyncio.Event] = {}
+
+    def on_call(call: Call) -> None:
+        """Wake the user a message was sent to (no polling: the harness stays light)."""
+        if call.method in ("sendMessage", "editMessageReplyMarkup") and call.response.get("ok"):
+            event = replies.get(int(call.params.get("chat_id", "0") or 0))
+            if event is not None:
+                event.set()
+
+    def answered(user_id: int, before: int) -> bool:
+        """Every step ends with a message carrying buttons (a question, the recap, the
+        plan's last part): the reply is complete when such a message has arrived."""
+        messages = fake.messages(user_id)
+        return len(messages) > before and bool(FakeBotAPI.buttons(messages[-1]))
+
+    async def reply_to(user_id: int, before: int, start: float, timeout: float = 120) -> bool:
+        event = replies[user_id]
+        while not answered(user_id, before):
+            event.clear()
+            try:
+                await asyncio.wait_for(event.wait(), timeout - (time.perf_counter() - start))
+            except TimeoutError:
+                return False
+        load.latencies.append(time.perf_counter() - start)
+        return True
+
+    async def act(user_id: int) -> tuple[int, float]:
+        if think[1] > 0:
+            await asyncio.sleep(rng.uniform(*think))
+        return len(fake.messages(user_id)), time.perf_counter()
+
+    async def one_user(user_id: int) -> None:
+        replies[user_id] = asyncio.Event()
+        await asyncio.sleep(rng.uniform(0, spread))
+        for index, text in enumerate(DIALOG_TEXTS):
+            before, start = (len(fake.messages(user_id)), time.perf_counter()) \
+                if index == 0 else await act(user_id)
+            fake.send_message(user_id, text)
+            if not await reply_to(user_id, before, start):
+                load.failures.append(f"{user_id}: no reply to {text!r}")
+                return
+        recap = fake.messages(user_id)[-1]
+        while skip := optional_answer([d or "" for _, d in FakeBotAPI.buttons(recap)]):
+            before, start = await act(user_id)
+            fake.press_button(user_id, recap.message_id, skip)
+            if not await reply_to(user_id, before, start):
+                load.failures.append(f"{user_id}: no reply to an optional question")
+                return
+            recap = fake.messages(user_id)[-1]
+        plan = next((d for _, d in FakeBotAPI.buttons(recap) if d and ":plan" in d), None)
+        if plan is None:
+            load.failures.append(f"{user_id}: no plan button")
+            return
+        before, start = await act(user_id)
+        fake.press_button(user_id, recap.message_id, plan)
+        if await reply_to(user_id, before, start):
+            load.completed += 1
+
+    fake.listeners.append(on_call)
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(one_user(900_000 + n) for n in range(users)))
+        load.elapsed = time.perf_counter() - started
+    finally:
+        fake.listeners.remove(on_call)
+    return load
+
+
 async def bench_e2e(users: int, think: tuple[float, float] = (0.0, 0.0),
                     spread: float = 0.0, echo: bool = False) -> dict[str, Any]:
     """`users` simulated users, each running a whole dialog against `python -m bot` over HTTP
@@ -410,29 +507,14 @@ async def bench_e2e(users: int, think: tuple[float, float] = (0.0, 0.0),
     tapping between replies; `spread` spreads the first /start over that many seconds. With
     `echo`, the bot is the bare aiogram echo bot instead (the baseline under the same load)."""
     try:
-        from tests.e2e.fake_api import DEFAULT_TOKEN, Call, FakeBotAPI
+        from tests.e2e.fake_api import DEFAULT_TOKEN, FakeBotAPI
     except ImportError:
         return {"skipped": "tests/e2e/fake_api.py not found"}
     import os
-    import random
     import sys
 
-    rng = random.Random(7)
     fake = FakeBotAPI()
     await fake.start()
-    latencies: list[float] = []
-    completed = 0
-    failures: list[str] = []
-    replies: dict[int, asyncio.Event] = {}
-
-    def on_call(call: Call) -> None:
-        """Wake the user a message was sent to (no polling: the harness stays light)."""
-        if call.method in ("sendMessage", "editMessageReplyMarkup") and call.response.get("ok"):
-            event = replies.get(int(call.params.get("chat_id", "0") or 0))
-            if event is not None:
-                event.set()
-
-    fake.listeners.append(on_call)
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "BOT_TOKEN": DEFAULT_TOKEN, "TELEGRAM_API_URL": fake.base_url,
                "DATA_DIR": tmp, "LOG_LEVEL": "ERROR"}
@@ -442,69 +524,13 @@ async def bench_e2e(users: int, think: tuple[float, float] = (0.0, 0.0),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         while not getattr(fake, "_pollers", None) and not fake.calls("getUpdates"):
             await asyncio.sleep(0.01)
-
-        def answered(user_id: int, before: int) -> bool:
-            """Every step ends with a message carrying buttons (a question, the recap, the
-            plan's last part): the reply is complete when such a message has arrived."""
-            messages = fake.messages(user_id)
-            return len(messages) > before and bool(FakeBotAPI.buttons(messages[-1]))
-
-        async def reply_to(user_id: int, before: int, start: float,
-                           timeout: float = 120) -> bool:
-            event = replies[user_id]
-            while not answered(user_id, before):
-                event.clear()
-                try:
-                    await asyncio.wait_for(event.wait(), timeout - (time.perf_counter() - start))
-                except TimeoutError:
-                    return False
-            latencies.append(time.perf_counter() - start)
-            return True
-
-        async def act(user_id: int) -> tuple[int, float]:
-            if think[1] > 0:
-                await asyncio.sleep(rng.uniform(*think))
-            return len(fake.messages(user_id)), time.perf_counter()
-
-        async def one_user(user_id: int) -> None:
-            nonlocal completed
-            replies[user_id] = asyncio.Event()
-            await asyncio.sleep(rng.uniform(0, spread))
-            for index, text in enumerate(DIALOG_TEXTS):
-                before, start = (len(fake.messages(user_id)), time.perf_counter()) \
-                    if index == 0 else await act(user_id)
-                fake.send_message(user_id, text)
-                if not await reply_to(user_id, before, start):
-                    failures.append(f"{user_id}: no reply to {text!r}")
-                    return
-            recap = fake.messages(user_id)[-1]
-            while skip := optional_answer([d or "" for _, d in FakeBotAPI.buttons(recap)]):
-                before, start = await act(user_id)
-                fake.press_button(user_id, recap.message_id, skip)
-                if not await reply_to(user_id, before, start):
-                    failures.append(f"{user_id}: no reply to an optional question")
-                    return
-                recap = fake.messages(user_id)[-1]
-            plan = next((d for _, d in FakeBotAPI.buttons(recap) if d and ":plan" in d), None)
-            if plan is None:
-                failures.append(f"{user_id}: no plan button")
-                return
-            before, start = await act(user_id)
-            fake.press_button(user_id, recap.message_id, plan)
-            if await reply_to(user_id, before, start):
-                completed += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one_user(900_000 + n) for n in range(users)))
-        elapsed = time.perf_counter() - started
+        load = await drive_users(fake, users, think, spread)
         process.terminate()
         await process.wait()
     await fake.stop()
     return {"bot": "echo" if echo else "export-advisor", "users": users,
-            "think_s": list(think), "spread_s": spread, "completed": completed,
-            "failures": len(failures), "rejected_requests": len(fake.errors),
-            "p50_ms": pct(latencies, 0.5) * 1000, "p95_ms": pct(latencies, 0.95) * 1000,
-            "p99_ms": pct(latencies, 0.99) * 1000, "updates_per_s": len(latencies) / elapsed}
+            "think_s": list(think), "spread_s": spread, **load.figures(),
+            "rejected_requests": len(fake.errors)}
 
 
 async def main_async(quick: bool) -> dict[str, Any]:
@@ -597,9 +623,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
     parser.add_argument("--json", default="bench-results/latest.json", help="where to write")
+    parser.add_argument("--e2e-replicas", action="store_true",
+                        help="only the end-to-end load against 1 and 3 replicas in webhook mode "
+                             "on a private redis-server, beside the echo bot (bot.bench_replicas)")
+    parser.add_argument("--users", type=int, default=500,
+                        help="simulated users at once for --e2e-replicas (default 500)")
     args = parser.parse_args(argv)
-    results = asyncio.run(main_async(args.quick))
-    print(table(results))
+    if args.e2e_replicas:
+        from bot.bench_replicas import bench_e2e_replicas, replicas_table
+
+        results = {"end_to_end_replicas": asyncio.run(bench_e2e_replicas(args.users))}
+        print(replicas_table(results["end_to_end_replicas"]))
+    else:
+        results = asyncio.run(main_async(args.quick))
+        print(table(results))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")

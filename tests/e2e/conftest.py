@@ -1,4 +1,5 @@
-"""The strict fake Bot API server on 127.0.0.1 around each test, and a plain Bot talking to it."""
+"""The strict fake Bot API server on 127.0.0.1 around each test, and a plain Bot talking to it;
+the storage tests' private redis-server (`redis_url`) for the replica tests."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from tests.e2e.fake_api import DEFAULT_TOKEN, FakeBotAPI
+from tests.storage.conftest import redis_server, redis_url
+
+__all__ = ["redis_server", "redis_url"]  # fixtures, shared with tests/storage
 
 
 @pytest.fixture

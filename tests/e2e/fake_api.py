@@ -14,10 +14,13 @@ Three kinds of findings are recorded:
 
 Tests drive the user side with ``send_message``, ``press_button``, ``send_sticker``,
 ``send_photo``, ``send_document`` and ``push_update``, then ``await fake.wait_idle()``
-before asserting. Photos and documents the bot sends (``sendPhoto``, ``sendDocument``,
-multipart upload) are in ``fake.photos(chat_id)`` and ``fake.documents(chat_id)``. Files
-the fake holds bytes of (the user's documents, what the bot sent) are served by getFile
-and ``GET /file/bot<token>/<file_path>``; ``fake.downloads`` lists the paths fetched.
+before asserting. In webhook mode (after setWebhook, getUpdates answers 409 as Telegram does)
+the test plays Telegram's POST: ``take_updates()``, post each one, then ``delivered(update_id)``
+(tests/e2e/replicas.py does it for several bot processes). Photos and documents the bot
+sends (``sendPhoto``, ``sendDocument``, multipart upload) are in ``fake.photos(chat_id)``
+and ``fake.documents(chat_id)``. Files the fake holds bytes of (the user's documents, what
+the bot sent) are served by getFile and ``GET /file/bot<token>/<file_path>``;
+``fake.downloads`` lists the paths fetched.
 
 Error texts are Telegram's where the sources give them (text, HTML, keyboards, edits,
 callbacks, commands, chat actions). A few rare ones are best guesses, marked "approximate"
@@ -40,6 +43,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from aiogram.types import Update
 from aiohttp import web
@@ -76,6 +80,10 @@ EMBEDDED_METHODS: dict[str, str] = {
     "getMe": "",
     "getUpdates": "offset:int limit:int timeout:int allowed_updates:json",
     "deleteWebhook": "drop_pending_updates:bool",
+    "setWebhook": (
+        "url:str! certificate:file ip_address:str max_connections:int allowed_updates:json"
+        " drop_pending_updates:bool secret_token:str"
+    ),
     "setMyCommands": "commands:json! scope:json language_code:str",
     "getMyCommands": "scope:json language_code:str",
     "deleteMyCommands": "scope:json language_code:str",
@@ -180,6 +188,12 @@ MAX_INLINE_BUTTONS = 100
 MAX_REPLY_ROW = 12
 MAX_REPLY_BUTTONS = 300
 LONG_POLL_MAX_TIMEOUT = 50
+WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+    "the webhook first"
+)
 
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 NOT_MODIFIED = (
@@ -845,6 +859,9 @@ class FakeBotAPI:
         self._inline_ids = itertools.count(5_917_304_228_610_337)
         self._file_ids = itertools.count(1)
         self._allowed_updates: frozenset[str] | None = None
+        # The setWebhook parameters in force (None: no webhook, getUpdates works).
+        self.webhook: dict[str, str] | None = None
+        self._queued = asyncio.Event()  # set when an update is queued (webhook deliverers)
         self._pollers: list[_Poller] = []
         self._failures: dict[str, list[TelegramError]] = {}
         self._inflight = 0
@@ -855,6 +872,7 @@ class FakeBotAPI:
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
             "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
@@ -1324,6 +1342,7 @@ class FakeBotAPI:
         self.injected.append(full)
         self._touch()
         self._wake_pollers()
+        self._queued.set()
         return update_id
 
     def _wake_pollers(self) -> None:
@@ -1363,6 +1382,8 @@ class FakeBotAPI:
         return batch
 
     async def _get_updates(self, params: dict[str, str], request: web.Request) -> Any:
+        if self.webhook is not None:
+            raise TelegramError(409, WEBHOOK_CONFLICT)
         offset = _lenient_int(params.get("offset"))
         limit = min(max(_lenient_int(params.get("limit")) or 100, 1), 100)
         timeout = min(max(_lenient_int(params.get("timeout")), 0), LONG_POLL_MAX_TIMEOUT)
@@ -1409,7 +1430,74 @@ class FakeBotAPI:
     async def _delete_webhook(self, params: dict[str, str], request: web.Request) -> Any:
         if _is_true(params.get("drop_pending_updates")):
             self._confirm(self._last_update_id + 1)
+        self.webhook = None
         return True
+
+    async def _set_webhook(self, params: dict[str, str], request: web.Request) -> Any:
+        """Telegram's checks of the URL and the secret (it also resolves the host and refuses
+        private addresses: the fake cannot, tests use a name that does not resolve)."""
+        url = urlsplit(params["url"])
+        if url.scheme != "https" or not url.hostname:
+            raise TelegramError(400, "Bad Request: bad webhook: An HTTPS URL must be provided "
+                                     "for webhook")
+        try:
+            port = url.port or 443
+        except ValueError as exc:
+            raise TelegramError(400, "Bad Request: bad webhook: Wrong port number specified "
+                                     "in the URL") from exc  # approximate error text
+        if port not in WEBHOOK_PORTS:
+            raise TelegramError(400, "Bad Request: bad webhook: Webhook can be set up only on "
+                                     "ports 80, 88, 443 or 8443")
+        secret = params.get("secret_token")
+        if secret is not None and secret != "":
+            if len(secret) > 256:
+                raise TelegramError(400, "Bad Request: secret token is too long")
+            if not WEBHOOK_SECRET.fullmatch(secret):
+                raise TelegramError(400, "Bad Request: secret token contains unallowed "
+                                         "characters")
+        max_connections = params.get("max_connections")
+        if max_connections is not None and not 1 <= _lenient_int(max_connections) <= 100:
+            # approximate error text
+            raise TelegramError(400, "Bad Request: max_connections must be between 1 and 100")
+        if "allowed_updates" in params:
+            try:
+                allowed = json.loads(params["allowed_updates"])
+            except ValueError:
+                allowed = []
+            valid = isinstance(allowed, list) and allowed
+            self._allowed_updates = frozenset(str(a) for a in allowed) if valid else None
+        if _is_true(params.get("drop_pending_updates")):
+            self._confirm(self._last_update_id + 1)
+        self.webhook = dict(params)
+        for poller in self._pollers:  # a parked getUpdates ends, as the webhook takes over
+            poller.conflict = True
+            poller.event.set()
+        return True
+
+    # ---- webhook delivery (the test plays Telegram's HTTPS POST) -----------------------
+
+    def take_updates(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Webhook mode: the queued updates (allowed_updates applied), oldest first, off the
+        queue, for the test to POST to the bot. They stay undelivered for ``wait_idle`` until
+        ``delivered(update_id)``: Telegram forgets an update once the webhook answered 2xx."""
+        batch = self._pending(limit)
+        taken = {u["update_id"] for u in batch}
+        self._queue = [u for u in self._queue if u["update_id"] not in taken]
+        if not self._queue:
+            self._queued.clear()
+        return batch
+
+    def delivered(self, update_id: int) -> None:
+        """The webhook answered 2xx for this update."""
+        self._undelivered.discard(update_id)
+        self._touch()
+
+    async def wait_queued(self) -> None:
+        """Until an update is queued (returns at once when one already is)."""
+        if self._queue:
+            return
+        self._queued.clear()
+        await self._queued.wait()
 
     # ---- users, chats, messages ------------------------------------------------------
 

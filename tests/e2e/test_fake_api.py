@@ -8,7 +8,11 @@ import time
 import aiohttp
 import pytest
 from aiogram import Bot, Dispatcher, F, html
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+)
 from aiogram.types import (
     BotCommand,
     CallbackQuery,
@@ -319,6 +323,49 @@ async def test_wait_idle_times_out_without_a_poller(fake: FakeBotAPI) -> None:
     fake.send_message(USER, "nobody polls")
     with pytest.raises(TimeoutError, match="undelivered"):
         await fake.wait_idle(timeout=0.3)
+
+
+async def test_set_webhook_is_checked_like_telegram(bot: Bot, fake: FakeBotAPI) -> None:
+    refused = {
+        "http://bot.example.test/hook": "An HTTPS URL must be provided for webhook",
+        "https://bot.example.test:8080/hook": "Webhook can be set up only on ports 80, 88, 443",
+    }
+    for url, description in refused.items():
+        with pytest.raises(TelegramBadRequest, match=description):
+            await bot.set_webhook(url, secret_token="s3cret")
+    with pytest.raises(TelegramBadRequest, match="secret token contains unallowed characters"):
+        await bot.set_webhook("https://bot.example.test/hook", secret_token="not allowed")
+    with pytest.raises(TelegramBadRequest, match="secret token is too long"):
+        await bot.set_webhook("https://bot.example.test/hook", secret_token="x" * 257)
+    assert fake.webhook is None
+    await bot.get_updates(timeout=0)  # no webhook: polling works
+
+    for port in ("", ":443", ":80", ":88", ":8443"):
+        url = f"https://bot.example.test{port}/hook"
+        assert await bot.set_webhook(url, secret_token="A-z_09" * 40,
+                                     allowed_updates=["message"]) is True
+        assert fake.webhook is not None and fake.webhook["url"] == url
+    fake.send_message(USER, "to the webhook")
+    fake.send_sticker(USER)
+    with pytest.raises(TelegramConflictError, match="can't use getUpdates method while webhook "
+                                                    "is active; use deleteWebhook"):
+        await bot.get_updates(timeout=0)
+    (update,) = fake.take_updates(limit=1)  # oldest first
+    assert update["message"]["text"] == "to the webhook"
+    with pytest.raises(TimeoutError, match="undelivered"):  # until the webhook answered
+        await fake.wait_idle(timeout=0.3)
+    fake.delivered(update["update_id"])
+    (sticker,) = fake.take_updates()
+    fake.delivered(sticker["update_id"])
+    await fake.wait_idle(timeout=2)
+
+    assert await bot.delete_webhook() is True
+    assert fake.webhook is None
+    fake.send_message(USER, "polled again")
+    assert [u.message.text for u in await bot.get_updates(timeout=0) if u.message] == [
+        "polled again"
+    ]
+    assert [c.method for c in fake.calls("setWebhook") if c.response["ok"]] == ["setWebhook"] * 5
 
 
 async def test_dispatcher_polling_round_trip(bot: Bot, fake: FakeBotAPI) -> None:

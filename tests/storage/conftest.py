@@ -8,10 +8,6 @@ where .ci/run installs it.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -21,14 +17,9 @@ from redis import Redis as SyncRedis
 from bot.storage.journal import JournalStore
 from bot.storage.keyvalue import KeyValue
 from bot.storage.redis import RedisKeyValue
+from tests.redis_server import MISSING, free_port, redis_installed, running_redis
 
-START_TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["free_port"]  # the storage tests import it from here
 
 
 def _in_ci() -> bool:
@@ -38,42 +29,16 @@ def _in_ci() -> bool:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a redis-server of our own (never a shared or system one)."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        message = ("redis-server is not installed (apt-get install -y redis-server); "
-                   "the Redis storage tests need it")
+    if not redis_installed():
+        message = f"{MISSING}; the Redis tests need it"
         if _in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no"],
-        stdout=(workdir / "redis.log").open("wb"), stderr=subprocess.STDOUT)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = SyncRedis.from_url(url)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                if client.ping():
-                    break
-            except Exception:  # not listening yet
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log = Path(workdir / "redis.log").read_text(errors="replace")[-2000:]
-                    pytest.fail(f"redis-server did not start on port {port}: {log}",
-                                pytrace=False)
-                time.sleep(0.05)
-        yield url
-    finally:
-        client.close()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with running_redis(tmp_path_factory.mktemp("redis")) as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture
