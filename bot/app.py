@@ -37,7 +37,7 @@ from bot.kb.store import KnowledgeStore
 from bot.notifier import AlertNotifier
 from bot.pacing import pacer_for
 from bot.render.templates import LOCALES, Renderer
-from bot.retry import RetryAfterMiddleware
+from bot.retry import LateAnswerMiddleware, RetryAfterMiddleware
 from bot.storage.database import open_knowledge_database
 from bot.storage.fsm import KeyValueStorage
 from bot.storage.isolation import BoundedEventIsolation
@@ -85,6 +85,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None,
             session.api = TelegramAPIServer.from_base(settings.telegram_api_url)
     secret = token or (settings.bot_token.get_secret_value() if settings.bot_token else "")
     session.middleware(RetryAfterMiddleware())
+    session.middleware(LateAnswerMiddleware())
     return Bot(secret, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 

@@ -1,4 +1,5 @@
-"""Bot API client middleware: wait and retry on 'Too Many Requests' and on network errors.
+"""Bot API client middleware: wait and retry on 'Too Many Requests' and on network errors;
+a button's answer that comes too late is not an error.
 
 aiogram raises TelegramRetryAfter on a 429 and has no retry of its own
 (https://github.com/aiogram/aiogram/issues/1875). A plan is several messages in a row to one
@@ -18,12 +19,13 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
-from aiogram.methods import GetUpdates
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter
+from aiogram.methods import AnswerCallbackQuery, GetUpdates
+from aiogram.methods.base import Response
 
 if TYPE_CHECKING:
     from aiogram import Bot
-    from aiogram.methods import Response, TelegramMethod
+    from aiogram.methods import TelegramMethod
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +60,26 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                             pause)
                 await asyncio.sleep(pause)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+# Telegram's words when a callback query is answered too late (about 15 s after the tap) or
+# twice: https://core.telegram.org/bots/api#answercallbackquery
+_LATE_ANSWER = ("query is too old", "query ID is invalid")
+
+
+class LateAnswerMiddleware(BaseRequestMiddleware):
+    """answerCallbackQuery refused as too late: the answer only stops the button's spinner, so
+    it counts as done and the handler goes on to send the reply (under load, or after a
+    replica died, a tap's update may wait longer than Telegram keeps the query)."""
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
+                       method: TelegramMethod[Any]) -> Response[Any]:
+        if not isinstance(method, AnswerCallbackQuery):
+            return await make_request(bot, method)
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as exc:
+            if not any(words in exc.message for words in _LATE_ANSWER):
+                raise
+            log.info("callback query answered too late (%s); going on", exc.message)
+            return Response[bool](ok=True, result=True)

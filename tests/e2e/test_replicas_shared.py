@@ -17,9 +17,6 @@ from tests.e2e.replicas import Replicas
 from tests.e2e.test_bot_e2e import User, text_of
 from tests.e2e.test_kb_admin_e2e import SCHEME_NAME, Admin, finish_plan, new_scheme, start_plan
 
-pytestmark = pytest.mark.skip(reason="waits for shared knowledge and alert claims "
-                                     "(issue 15 items 1-2)")
-
 ADMIN = 950
 A, B = 0, 1  # the replica the admin talks to, the one a new user talks to
 VISIBLE_WITHIN = 2.0  # seconds from the apply to every replica (the issue's requirement)

@@ -89,3 +89,32 @@ async def test_network_errors_are_retried_with_backoff() -> None:
     with pytest.raises(TelegramNetworkError):
         await RetryAfterMiddleware(attempts=2, network_pause=0.01)(
             flaky, None, GetMe())  # type: ignore[arg-type]
+
+
+async def test_a_button_answered_too_late_still_gets_its_reply(fake: FakeBotAPI,
+                                                                settings: Settings) -> None:
+    """Telegram refuses answerCallbackQuery about 15 s after the tap; the next question must
+    come all the same (under load a tap's update can wait that long)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url))
+    app = build_app(settings, session=session, token=DEFAULT_TOKEN)
+
+    async def deliver() -> None:
+        for raw in fake.take_updates():
+            await app.dispatcher.feed_update(app.bot, Update.model_validate(raw))
+            fake.delivered(raw["update_id"])
+
+    try:
+        fake.send_message(80, "/start")
+        await deliver()
+        question = fake.last_message(80)
+        assert "1/8" in question.plain_text
+        _, data = FakeBotAPI.buttons(question)[0]
+        assert data is not None
+        fake.fail_next("answerCallbackQuery", 400, "Bad Request: query is too old and response "
+                       "timeout expired or query ID is invalid")
+        fake.press_button(80, question.message_id, data)
+        await deliver()
+        assert "2/8" in fake.last_message(80).plain_text
+        assert fake.errors == []
+    finally:
+        await app.close()
