@@ -115,11 +115,12 @@ def test_still_true_sets_only_the_first_sources_check_to_today(admin: KnowledgeA
 
 
 def test_an_unverified_first_source_becomes_medium_once_checked(admin: KnowledgeAdmin) -> None:
-    kb, raw = admin.load()
-    item = next((i for i in stale_records(kb, TODAY)
-                 if i.source.confidence.value == "unverified"), None)
-    if item is None:
-        pytest.skip("no stale record with an unverified first source in the shipped base")
+    kb, shipped = admin.load()
+    item = stale_records(kb, TODAY)[0]
+    raw = copy.deepcopy(shipped)  # its first source as an undated, never checked page
+    record = find(raw, item.collection, item.id)
+    assert record is not None
+    record["sources"][0] = {"url": record["sources"][0]["url"], "confidence": "unverified"}
     changes = still_true(raw, item.collection, item.id, TODAY)
     assert changes is not None
     payload = changes[item.collection]
