@@ -22,7 +22,7 @@ from bot.app import App, build_app
 from bot.clock import FixedClock
 from bot.console import LocalSession
 from bot.kb.admin import Applied, next_version
-from bot.kb.shared import SharedKnowledge
+from bot.kb.shared import LockTimeout, SharedKnowledge
 from bot.kb.snapshot import KnowledgeBase
 from tests.conftest import KNOWLEDGE_DIR, TODAY, make_settings
 from tests.storage.test_webhook import sent, update
@@ -204,3 +204,14 @@ async def test_an_update_on_another_replica_is_handled_on_the_version_just_appli
     assert b.store.current.version == result.version
     assert b.store.knows(result.version)
     assert sent(b)  # and the update was answered
+
+
+async def test_one_replica_at_a_time_changes_the_base(replica: Replica) -> None:
+    a, b = await replica("a"), await replica("b")
+    assert a.reloader.shared is not None and b.reloader.shared is not None
+    async with a.reloader.shared.lock():
+        with pytest.raises(LockTimeout):
+            async with b.reloader.shared.lock(wait=0.2):
+                pass
+    async with b.reloader.shared.lock(wait=0.2):  # free again once A is done
+        pass
