@@ -21,6 +21,7 @@ from bot.advisors.repository import AdvisorRepository
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.config import Settings
 from bot.dialog.registry import Dialogs
+from bot.followup import FollowUpRunner, FollowUps
 from bot.handlers import build_routers
 from bot.handlers.middlewares import (
     DedupeMiddleware,
@@ -68,6 +69,7 @@ class App:
     kb_admin: KnowledgeAdmin
     reloader: Reloader
     notifier: AlertNotifier
+    follow_ups: FollowUpRunner | None = None
 
     async def close(self) -> None:
         await self.dispatcher.fsm.events_isolation.close()
@@ -168,8 +170,10 @@ def build_app(settings: Settings, session: BaseSession | None = None, token: str
     renderer = Renderer()
     bot = create_bot(settings, session, token)
     users = UserRepository(kv, clock)
-    notifier = AlertNotifier(bot, renderer, users, settings.default_locale, clock,
-                             pacer=pacer_for(kv))  # Redis: one pace for all replicas
+    pacer = pacer_for(kv)  # Redis: one pace for all replicas
+    notifier = AlertNotifier(bot, renderer, users, settings.default_locale, clock, pacer=pacer)
+    followups = FollowUps(kv, clock, settings.follow_up_after)
+    follow_ups = FollowUpRunner(bot, renderer, users, followups, pacer)
     reloader.listeners.append(notifier)
     dp = create_dispatcher(storage=storage, store=store, renderer=renderer,
                            users=users, views=Views(bot, renderer, clock), clock=clock,
@@ -177,11 +181,15 @@ def build_app(settings: Settings, session: BaseSession | None = None, token: str
                            events_isolation=isolation, admin_ids=settings.admin_ids,
                            kb_admin=kb_admin, reloader=reloader, flood_limits=flood_limits)
     dp.shutdown.register(notifier.drain)
+    dp["followups"] = followups
+    dp.startup.register(follow_ups.start)
+    dp.shutdown.register(follow_ups.stop)
     # The knowledge base and templates live as long as the process: keep them out of the
     # garbage collector's generations so its pauses do not grow with the knowledge base.
     gc.collect()
     gc.freeze()
-    return App(settings, kv, kb_db, store, renderer, bot, dp, kb_admin, reloader, notifier)
+    return App(settings, kv, kb_db, store, renderer, bot, dp, kb_admin, reloader, notifier,
+               follow_ups)
 
 
 async def register_commands(bot: Bot, renderer: Renderer,

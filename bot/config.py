@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
+    follow_up_after: float = Field(default=7 * 86400, gt=0)  # seconds: the plan's reminder
 
     @field_validator("bot_token", "telegram_api_url", "redis_url", "webhook_url",
                      "webhook_secret", mode="before")

@@ -19,6 +19,7 @@ from bot.storage.keyvalue import KeyValue
 PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CODE = re.compile(r"^[A-Za-z0-9]{6,16}$")
 KINDS = {"a": "link", "i": "invite", "s": "share"}
+STATS = ("started", "completed", "shared", "followup", "done", "help")
 
 
 def new_code() -> str:
@@ -143,13 +144,14 @@ class AdvisorRepository:
         return dict(found) if isinstance(found, dict) else None
 
     async def count(self, code: str, event: str) -> None:
-        """event: started, completed, shared. An atomic increment: none is lost to another
+        """event: started, completed, shared; followup (a plan asked for a follow-up), done,
+        help (its answers). An atomic increment: none is lost to another
         replica counting the same link at the same moment."""
         await self.kv.incr("stats", code, event)
 
     async def stats(self, code: str) -> dict[str, int]:
         found = await self.kv.get("stats", code) or {}
-        return {k: int(found.get(k, 0)) for k in ("started", "completed", "shared")}
+        return {k: int(found.get(k, 0)) for k in STATS}
 
     # --- referrals and hand-offs ---------------------------------------------------------------
     # A referral (by client id): the link the client last opened (code, advisor_id), the

@@ -13,6 +13,7 @@ from bot.handlers import (
     commands,
     errors,
     fallback,
+    followup,
     groups,
     kb_admin,
     plan,
@@ -62,5 +63,6 @@ def build_routers() -> list[Router]:
     routers = [groups.build_router(), errors.build_router(), kb_admin.build_router(),
                advisor.build_router(), referral.build_router(), sharing.build_router(),
                commands.build_router(), privacy.build_router(), alerts.build_router(),
-               plan.build_router(), questionnaire.build_router(), fallback.build_router()]
+               plan.build_router(), followup.build_router(), questionnaire.build_router(),
+               fallback.build_router()]
     return [run_filters_inline(router) for router in routers]

@@ -2,7 +2,8 @@
 admin sub-commands, and invitations (/start i_<code>).
 
     /advisor                      an active advisor's link, its QR code, the builder
-    /advisor stats                per link: started, completed, shared (counts only)
+    /advisor stats                per link: started, completed, shared, follow-ups asked,
+                                  done, need help (counts only)
     /advisor invite [org]         admins: a one-time invitation link
     /advisor add <id> <name> ; <org>, deactivate <id>, activate <id>, list   admins
 

@@ -2,7 +2,7 @@
 
 The plan is rebuilt from the stored dialog at each press (deterministic, so a press after a
 restart shows the same plan); a button of an older plan (answers changed, a new dialog, /forget)
-gets the stale reply."""
+gets the stale reply. "Remind me" opts in to the follow-up (bot/handlers/followup.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 
+from bot.advisors.repository import AdvisorRepository
 from bot.dialog.engine import DONE, Outcome
 from bot.dialog.registry import Dialogs
+from bot.followup import FollowUps
+from bot.handlers.followup import opt_in
 from bot.handlers.questionnaire import stale
 from bot.handlers.session import load_dialog
 from bot.handlers.views import Views
-from bot.render.callbacks import CODE_SECTIONS, PDF, SUMMARY, PlanCb, plan_token
+from bot.render.callbacks import CODE_SECTIONS, FOLLOW_UP, PDF, SUMMARY, PlanCb, plan_token
 
 
 def build_router() -> Router:
@@ -24,7 +27,9 @@ def build_router() -> Router:
 
     @router.callback_query(PlanCb.filter())
     async def cb_plan(query: CallbackQuery, callback_data: PlanCb, state: FSMContext,
-                      dialogs: Dialogs, views: Views, locale: str) -> None:
+                      dialogs: Dialogs, views: Views, locale: str,
+                      followups: FollowUps | None = None,
+                      advisors: AdvisorRepository | None = None) -> None:
         message = query.message
         current = await load_dialog(state)
         if message is None:
@@ -37,9 +42,12 @@ def build_router() -> Router:
         code = callback_data.s
         if (callback_data.d != current.dialog_id or current.step != DONE
                 or callback_data.t != plan_token(dialog.kb.version, current.answers)
-                or code not in (SUMMARY, PDF, *CODE_SECTIONS)):
+                or code not in (SUMMARY, PDF, FOLLOW_UP, *CODE_SECTIONS)):
             await query.answer(views.renderer.label(locale, "toast.stale"))
             await views.show(message.chat.id, locale, dialog, Outcome(current, "stale"))
+            return
+        if code == FOLLOW_UP:
+            await opt_in(query, dialog, current, views, locale, followups, advisors)
             return
         await query.answer()
         if code == PDF:

@@ -25,7 +25,7 @@ from bot.render.callbacks import ForgetCb
 from bot.render.keyboards import forget_keyboard
 from bot.render.split import LIMIT, pack, visible_length
 from bot.render.templates import Renderer
-from bot.storage.users import UserRepository
+from bot.storage.users import FOLLOWUPS_NAMESPACE, UserRepository
 
 # The pending /forget confirmation lives beside the dialog, in its own FSM destiny: it never
 # touches the dialog's data, and forgetting the user removes it with everything else.
@@ -118,6 +118,7 @@ def build_router() -> Router:
         extra: dict[str, Any] = {}
         if user_id:  # which alerts were sent (or claimed for sending), when, by which process
             extra["alerts_sent"] = await users.alert_claims(user_id)
+            extra["follow_up"] = await users.kv.get(FOLLOWUPS_NAMESPACE, str(user_id))
         if advisors is not None and user_id:
             extra["referral"] = await advisors.referral(user_id)
             extra["advisor_account"] = await advisors.advisor(user_id)

@@ -48,7 +48,7 @@ class NavCb(CallbackData, prefix="n"):
 
 class PlanCb(CallbackData, prefix="pl"):
     """A plan's buttons: d the dialog id, t the plan's token (`plan_token`), s what to show:
-    a section code (PLAN_CODES), "m" the summary, "f" the PDF."""
+    a section code (PLAN_CODES), "m" the summary, "f" the PDF, "r" remind me (a follow-up)."""
 
     d: str
     t: str
@@ -57,6 +57,7 @@ class PlanCb(CallbackData, prefix="pl"):
 
 SUMMARY = "m"
 PDF = "f"
+FOLLOW_UP = "r"
 # Sections travel as one letter (bot/plan/model.py SECTIONS); never reuse a letter.
 PLAN_CODES: dict[str, str] = {"landing": "l", "vie": "v", "aid": "a", "sources": "s"}
 CODE_SECTIONS: dict[str, str] = {v: k for k, v in PLAN_CODES.items()}
@@ -107,6 +108,13 @@ class SharedCb(CallbackData, prefix="p"):
 
     a: str
     c: str = ""
+
+
+class FollowCb(CallbackData, prefix="fu"):
+    """Under a follow-up's question: a is "done", "later" or "help", t that question's token."""
+
+    a: str
+    t: str
 
 
 class AlertCb(CallbackData, prefix="al"):

@@ -8,6 +8,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.dialog.engine import Option, Question
 from bot.plan.model import SECTIONS
 from bot.render.callbacks import (
+    FOLLOW_UP,
     PDF,
     PLAN_CODES,
     QUESTION_CODES,
@@ -16,6 +17,7 @@ from bot.render.callbacks import (
     AdvisorCb,
     AlertCb,
     AnswerCb,
+    FollowCb,
     ForgetCb,
     HandoffCb,
     KbCb,
@@ -111,13 +113,15 @@ def _section_button(renderer: Renderer, locale: str, key: str, data: PlanCb,
 
 def plan_keyboard(renderer: Renderer, locale: str, dialog_id: str, token: str,
                   aid_count: int) -> InlineKeyboardMarkup:
-    """Under the summary: the four sections two a row, the PDF, then change, restart, share
-    and alerts."""
+    """Under the summary: the four sections two a row, the PDF, then change, restart, share,
+    alerts and the follow-up."""
     data = PlanCb(d=dialog_id, t=token, s=SUMMARY)
     buttons = [_section_button(renderer, locale, key, data, aid_count) for key in SECTIONS]
     buttons.append(_button(renderer.label(locale, "btn.plan_pdf"),
                            data.model_copy(update={"s": PDF})))
-    return _markup([*buttons, *_results(renderer, locale, dialog_id)], [2, 2, 1])
+    follow_up = _button(renderer.label(locale, "btn.follow_up"),
+                        data.model_copy(update={"s": FOLLOW_UP}))
+    return _markup([*buttons, *_results(renderer, locale, dialog_id), follow_up], [2, 2, 1])
 
 
 def section_keyboard(renderer: Renderer, locale: str, dialog_id: str, token: str,
@@ -190,6 +194,12 @@ def alerts_keyboard(renderer: Renderer, locale: str, subscribed: bool) -> Inline
     action = "off" if subscribed else "on"
     return _markup([_button(renderer.label(locale, f"btn.alerts_{action}"), AlertCb(a=action))],
                    [1])
+
+
+def followup_keyboard(renderer: Renderer, locale: str, token: str) -> InlineKeyboardMarkup:
+    """Under a follow-up's question: done, not yet, I need help."""
+    return _markup([_button(renderer.label(locale, f"btn.followup_{a}"), FollowCb(a=a, t=token))
+                    for a in ("done", "later", "help")], [2, 1])
 
 
 def alert_keyboard(renderer: Renderer, locale: str) -> InlineKeyboardMarkup:

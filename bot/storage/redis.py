@@ -7,9 +7,10 @@ Layout, with the default prefix "ea":
 
 so the namespace "claims" must not be used for ordinary values. aiogram's RedisStorage (the FSM
 state in Redis mode, see bot/app.py) writes under "ea:fsm-aiogram:...", apart from these; the
-knowledge base's versions are under "ea:kb:..." (bot/kb/shared.py), the alerts' shared pace
-under "ea:pacing:..." (bot/pacing.py) and the flood limits under "ea:limits:..."
-(bot/storage/limits.py).
+knowledge base's versions are under "ea:kb:..." (bot/kb/shared.py), the shared pace of alerts
+and follow-ups under "ea:pacing:..." (bot/pacing.py) and the flood limits under "ea:limits:..."
+(bot/storage/limits.py). Follow-ups are ordinary values, "ea:followups:{user id}"
+(bot/followup.py).
 
 Durability: `put` returns once Redis has acknowledged the write, so a crash of a bot process loses
 nothing; a crash of Redis itself loses what its persistence settings (RDB snapshots, AOF with

@@ -5,7 +5,8 @@ created and updated times, last_plan (the answers and knowledge version of the l
 alerts (when subscribed to new aid: the answers to match, the schemes already told about).
 Subscribers are also listed in their own namespace, so sending alerts does not scan every user.
 The alerts claimed for a user (which scheme, when, by which process: see bot/notifier.py) are one
-record per user in "alert-claims", deleted with the user.
+record per user in "alert-claims", deleted with the user, as is the user's follow-up
+("followups", bot/followup.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.storage.keyvalue import KeyValue
 NAMESPACE = "users"
 ALERTS_NAMESPACE = "alerts"
 CLAIMS_NAMESPACE = "alert-claims"
+FOLLOWUPS_NAMESPACE = "followups"
 
 
 class UserRepository:
@@ -56,6 +58,7 @@ class UserRepository:
         await self.update(user_id, active=active)
 
     async def delete(self, user_id: int) -> None:
+        await self.kv.delete(FOLLOWUPS_NAMESPACE, str(user_id))
         await self.kv.delete(CLAIMS_NAMESPACE, str(user_id))
         await self.kv.delete(ALERTS_NAMESPACE, str(user_id))
         await self.kv.delete(NAMESPACE, str(user_id))

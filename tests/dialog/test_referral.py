@@ -76,7 +76,8 @@ async def test_a_link_prefills_skips_and_shows_in_the_recap(app: App) -> None:
     assert "Claire Martin" in first and "CCI Occitanie" in first
     assert "Singapour" in first and "SaaS" in first  # what the advisor filled in
     assert welcome[-1].text.startswith("<b>3/8</b>")
-    assert await advisors.stats(code) == {"started": 1, "completed": 0, "shared": 0}
+    assert await advisors.stats(code) == {"started": 1, "completed": 0, "shared": 0,
+                                          "followup": 0, "done": 0, "help": 0}
     referral = await advisors.referral(CLIENT)
     assert referral is not None and referral["advisor_id"] == ADVISOR
     assert referral["consent"] is None
@@ -104,7 +105,8 @@ async def test_decline_sends_nothing_to_the_advisor(app: App) -> None:
     again = await client.press("Oui, transmettre", ask_message)  # a stale button
     assert again == []
     assert to_chat(client, ADVISOR) == []
-    assert await advisors.stats(code) == {"started": 1, "completed": 1, "shared": 0}
+    assert await advisors.stats(code) == {"started": 1, "completed": 1, "shared": 0,
+                                          "followup": 0, "done": 0, "help": 0}
     assert (await advisors.referral(CLIENT) or {})["consent"] is False
     # A new plan in the same dialog neither counts again nor asks again.
     results = next(m for m in reversed(client.session.messages)
@@ -141,7 +143,8 @@ async def test_accept_hands_off_once_in_the_advisor_language(app: App) -> None:
     mark = len(client.session.requests)
     assert await client.press("Oui, transmettre", ask_message) == []
     assert to_chat(client, ADVISOR, mark) == []
-    assert await advisors.stats(code) == {"started": 1, "completed": 1, "shared": 1}
+    assert await advisors.stats(code) == {"started": 1, "completed": 1, "shared": 1,
+                                          "followup": 0, "done": 0, "help": 0}
     assert (await advisors.referral(CLIENT) or {})["consent"] is True
 
 
@@ -295,7 +298,8 @@ async def test_an_advisor_deactivated_before_yes_receives_nothing(app: App) -> N
     assert "Claire Martin n'est plus disponible" in text_of(shown)
     assert "Rien ne lui a été transmis" in text_of(shown)
     assert to_chat(client, ADVISOR, mark) == []
-    assert await advisors.stats(code) == {"started": 1, "completed": 1, "shared": 0}
+    assert await advisors.stats(code) == {"started": 1, "completed": 1, "shared": 0,
+                                          "followup": 0, "done": 0, "help": 0}
     assert (await advisors.referral(CLIENT) or {})["handoffs"] == []
     assert await client.press("Oui, transmettre", question) == []  # stale from now on
     await client.send("/forget")
@@ -346,7 +350,8 @@ async def test_a_deactivated_advisor_link_is_a_normal_start(app: App) -> None:
     assert [m.text for m in sent] == [m.text for m in plain]
     assert sent[-1].text.startswith("<b>1/8</b>")
     assert await advisors.referral(CLIENT) is None
-    assert await advisors.stats(code) == {"started": 0, "completed": 0, "shared": 0}
+    assert await advisors.stats(code) == {"started": 0, "completed": 0, "shared": 0,
+                                          "followup": 0, "done": 0, "help": 0}
 
 
 @pytest.mark.parametrize("payload", [
@@ -369,7 +374,8 @@ async def test_bad_payloads_are_a_normal_start(app: App, payload: str) -> None:
     assert "Claire" not in text_of(sent) and "conseiller" not in text_of(sent)
     assert await advisors.referral(CLIENT) is None
     assert [k async for k in advisors.kv.keys("referrals")] == []
-    assert await advisors.stats(code) == {"started": 0, "completed": 0, "shared": 0}
+    assert await advisors.stats(code) == {"started": 0, "completed": 0, "shared": 0,
+                                          "followup": 0, "done": 0, "help": 0}
 
 
 async def test_the_results_have_a_share_button(app: App) -> None:
