@@ -16,6 +16,7 @@ from bot.render.callbacks import (
     AdvisorCb,
     AlertCb,
     AnswerCb,
+    CompareCb,
     ForgetCb,
     HandoffCb,
     KbCb,
@@ -111,12 +112,13 @@ def _section_button(renderer: Renderer, locale: str, key: str, data: PlanCb,
 
 def plan_keyboard(renderer: Renderer, locale: str, dialog_id: str, token: str,
                   aid_count: int) -> InlineKeyboardMarkup:
-    """Under the summary: the four sections two a row, the PDF, then change, restart, share
-    and alerts."""
+    """Under the summary: the four sections two a row, the PDF, compare with another
+    destination, then change, restart, share and alerts."""
     data = PlanCb(d=dialog_id, t=token, s=SUMMARY)
     buttons = [_section_button(renderer, locale, key, data, aid_count) for key in SECTIONS]
     buttons.append(_button(renderer.label(locale, "btn.plan_pdf"),
                            data.model_copy(update={"s": PDF})))
+    buttons.append(_button(renderer.label(locale, "btn.compare"), CompareCb(d=dialog_id, t=token)))
     return _markup([*buttons, *_results(renderer, locale, dialog_id)], [2, 2, 1])
 
 
