@@ -34,7 +34,8 @@ def chart_rows(comparison: Comparison) -> list[tuple[str, tuple[Span | None, Spa
 
 def render_chart(comparison: Comparison, words: Mapping[str, str], where: tuple[str, str],
                  amount: Callable[[Span], str]) -> bytes:
-    """`words`: title, axis, range, unknown and one per row key (vie, landing, total);
+    """`words`: title, axis, thousands (a tick, "{n} k"), range, unknown and one per row key
+    (vie, landing, total);
     `where`: the two destinations' names; `amount`: a figure as the reader writes it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -66,7 +67,8 @@ def render_chart(comparison: Comparison, words: Mapping[str, str], where: tuple[
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlim(0, top * 1.35)
     if priced:
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g} k"))
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda v, _: words["thousands"].format(n=f"{v / 1000:g}")))
         ax.set_xlabel(words["axis"])
     else:
         ax.set_xticks([])
@@ -91,9 +93,9 @@ def comparison_png(renderer: Renderer, locale: str, comparison: Comparison,
     def t(key: str, **params: object) -> str:
         return plain(renderer.text(locale, key, **params))
 
+    keys = ("axis", "thousands", "range", "unknown", "total", *COST_ITEMS)
     words = {"title": t("cmp.chart.title", left=where[0], right=where[1]),
-             **{key: t(f"cmp.chart.{key}") for key in ("axis", "range", "unknown", "total",
-                                                       *COST_ITEMS)}}
+             **{key: t(f"cmp.chart.{key}") for key in keys}}
 
     def amount(span: Span) -> str:
         if span.single:

@@ -199,3 +199,17 @@ def test_the_plan_has_one_compare_button(renderer: Renderer) -> None:
     assert len(found) == 1 and found[0].text == renderer.label("fr", "btn.compare")
     assert CompareCb.unpack(found[0].callback_data or "") == CompareCb(d="abcdefgh",
                                                                        t="0123abcd")
+
+
+def test_a_landing_cost_is_an_item_of_its_side(kb: KnowledgeBase, renderer: Renderer) -> None:
+    """No VIE: Lisbon's first year is its landing structure's cost; Berlin prices nothing."""
+    lisbon, berlin = plan_at(kb, "lisbon", vie="none"), plan_at(kb, "berlin", vie="none")
+    comparison = compare(lisbon, berlin, kb)
+    year = lisbon.advice.budget.landing_year
+    assert year is not None and comparison.left.total == Span(year, year)
+    assert comparison.right.total is None and comparison.cost_keys == ("landing",)
+    assert chart_rows(comparison) == [("landing", (Span(year, year), None)),
+                                      ("total", (Span(year, year), None))]
+    text = PlanText(renderer).comparison(comparison, kb, "fr", ("Lisbonne", "Berlin"))
+    assert lisbon.advice.budget.landing.name in text  # type: ignore[union-attr]
+    assert format_eur(year, "fr") in text and "non connu" in text
