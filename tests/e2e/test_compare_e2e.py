@@ -132,6 +132,12 @@ async def test_montreal_against_london_without_allowances(fake: FakeBotAPI,
         question = again[-1]
         europe = next(d for t, d in FakeBotAPI.buttons(question) if d and "Europe" in t)
         (countries,) = await press(fake, user, question, europe)
+        # Back, as in the dialog: the world regions again, still for the comparison.
+        back = next(d for _, d in FakeBotAPI.buttons(countries) if d and d.startswith("n:"))
+        (regions,) = await press(fake, user, countries, back)
+        assert "⚖️" in regions.plain_text and "/8" not in regions.plain_text
+        europe = next(d for t, d in FakeBotAPI.buttons(regions) if d and "Europe" in t)
+        (countries,) = await press(fake, user, regions, europe)
         uk = next(d for t, d in FakeBotAPI.buttons(countries)
                   if d and ("United Kingdom" in t or "UK" in t))
         (cities,) = await press(fake, user, countries, uk)
