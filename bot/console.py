@@ -127,8 +127,8 @@ class LocalSession(BaseSession):
 
 class ConsoleSession(LocalSession):
     """Prints messages as text and buttons as numbered choices; a document the bot sends (the
-    plan's PDF) is written to a file in `documents` (default: the current directory) and its
-    path printed."""
+    plan's PDF) or an image it uploads (a comparison's chart) is written to a file in
+    `documents` (default: the current directory) and its path printed."""
 
     def __init__(self, out: TextIO, clock: Clock = SYSTEM_CLOCK,
                  documents: Path | None = None) -> None:
@@ -140,6 +140,10 @@ class ConsoleSession(LocalSession):
     def on_request(self, method: TelegramMethod[Any]) -> None:
         if isinstance(method, SendMessage | EditMessageText):
             self._print_message(method.text or "", method.reply_markup)
+        elif isinstance(method, SendPhoto) and isinstance(method.photo, BufferedInputFile):
+            path = self._save(method.photo)  # a comparison's chart
+            self._print_message(f"[image] {path}\n" + (method.caption or ""),
+                                method.reply_markup)
         elif isinstance(method, SendPhoto):
             self._print_message("[image] " + (method.caption or ""), method.reply_markup)
         elif isinstance(method, SendDocument) and isinstance(method.document,

@@ -182,3 +182,15 @@ def _landing_reasons(rec: Landing, level: str, profile: Profile) -> tuple[Reason
     if rec.status == "unverified":
         reasons.append(Reason("unverified"))
     return tuple(reasons)
+
+
+def count_landing(profile: Profile, kb: KnowledgeBase) -> int:
+    """How many options are offered for the profile's target (the plan shows the best
+    MAX_LANDING of them)."""
+    if not profile.country:
+        return 0
+    seen: set[str] = set()
+    for block in _blocks(profile, kb, profile.country):
+        seen.update(rec.id for rec in block
+                    if landing_level(rec, profile) and _offered(rec, profile))
+    return len(seen)

@@ -11,6 +11,7 @@ from bot.handlers import (
     advisor,
     alerts,
     commands,
+    compare,
     errors,
     fallback,
     followup,
@@ -59,10 +60,12 @@ def build_routers() -> list[Router]:
     # /start s_<code> (a shared plan); any other payload falls through to the plain /start.
     # kb_admin: admins only, before the questionnaire, so an admin's document is an upload
     # even mid-dialog; anyone else's falls through to the questionnaire and fallback.
+    # compare: before the questionnaire, whose dialog is done while a destination to compare
+    # with is asked (its buttons and typed places are the comparison's).
     # groups: first for buttons, so a press outside a private chat reaches no other handler.
     routers = [groups.build_router(), errors.build_router(), kb_admin.build_router(),
                advisor.build_router(), referral.build_router(), sharing.build_router(),
                commands.build_router(), privacy.build_router(), alerts.build_router(),
-               plan.build_router(), followup.build_router(), questionnaire.build_router(),
-               fallback.build_router()]
+               compare.build_router(), plan.build_router(), followup.build_router(),
+               questionnaire.build_router(), fallback.build_router()]
     return [run_filters_inline(router) for router in routers]

@@ -14,6 +14,7 @@ from bot.advisors.repository import AdvisorRepository
 from bot.dialog.engine import DONE, Outcome
 from bot.dialog.registry import Dialogs
 from bot.followup import FollowUps
+from bot.handlers.compare import comparison_annex
 from bot.handlers.followup import opt_in
 from bot.handlers.questionnaire import stale
 from bot.handlers.session import load_dialog
@@ -51,7 +52,8 @@ def build_router() -> Router:
             return
         await query.answer()
         if code == PDF:
-            await views.plan_pdf(message.chat.id, locale, dialog, current)
+            annex = comparison_annex(views, dialog, current, await state.get_data(), locale)
+            await views.plan_pdf(message.chat.id, locale, dialog, current, annex=annex)
         else:
             await views.plan_part(message.chat.id, message.message_id, locale, dialog, current,
                                   CODE_SECTIONS.get(code))

@@ -81,8 +81,10 @@ class Views:
         for index, text in enumerate(texts):
             await self.send(chat_id, text, markup if index == len(texts) - 1 else None)
 
-    async def show(self, chat_id: int, locale: str, dialog: Dialog, outcome: Outcome) -> None:
-        """Show what follows an action: a guess to confirm, the next question, recap or plan."""
+    async def show(self, chat_id: int, locale: str, dialog: Dialog, outcome: Outcome,
+                   compare: bool = False) -> None:
+        """Show what follows an action: a guess to confirm, the next question, recap or plan;
+        `compare`: the question asks for a destination to compare with (no progress shown)."""
         state = outcome.state
         notice = ("notice_unknown_place" if outcome.detail == UNKNOWN_PLACE
                   else _NOTICES.get(outcome.status))
@@ -95,17 +97,17 @@ class Views:
         elif state.step == DONE:
             await self.done(chat_id, locale, dialog, state, notice)
         else:
-            await self.question(chat_id, locale, dialog, state, notice)
+            await self.question(chat_id, locale, dialog, state, notice, compare)
 
     async def question(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState,
-                       notice: str | None = None) -> None:
+                       notice: str | None = None, compare: bool = False) -> None:
         question = dialog.question(state)
         kb = dialog.kb
         answers = state.answers
         region = kb.world_regions.get(answers.get("target_region", ""))
         country = kb.countries.get(answers.get("target_country", ""))
         text = self.renderer.render(
-            locale, "question", q=question, notice=notice,
+            locale, "question", q=question, notice=notice, compare=compare,
             region=region.name if region else None,
             country=country.name if country else None,
         )
@@ -181,14 +183,15 @@ class Views:
             plan.summary.aid_count, section))
 
     async def plan_pdf(self, chat_id: int, locale: str, dialog: Dialog, state: DialogState,
-                       plan: Plan | None = None) -> int:
+                       plan: Plan | None = None, annex: str | None = None) -> int:
         """The complete plan as a PDF document, rendered off the event loop while the chat shows
-        "sending a file"; returns the document's message id."""
+        "sending a file"; `annex`: a comparison to add at the end; returns the document's
+        message id."""
         plan = plan or self.plan_of(dialog, state)
         names = self.plan_names(dialog, locale, state.answers)
         await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
         data = await asyncio.to_thread(render_pdf, plan, dialog.kb, locale, names,
-                                       self.plan_text)
+                                       self.plan_text, annex)
         sent = await self.bot.send_document(
             chat_id, BufferedInputFile(data, filename=pdf_filename(plan, dialog.kb, locale,
                                                                    names)),

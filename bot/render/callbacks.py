@@ -70,6 +70,18 @@ def plan_token(kb_version: str, answers: Mapping[str, str]) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=4).hexdigest()
 
 
+class CompareCb(CallbackData, prefix="cp"):
+    """Under a plan: compare it with another destination; d the dialog id, t the plan's token."""
+
+    d: str
+    t: str
+
+
+COMPARE_MARK = "~"
+"""First character of the id of the question asking for the destination to compare with (its
+buttons are AnswerCb and NavCb); never that of a dialog id (secrets.token_urlsafe)."""
+
+
 class LangCb(CallbackData, prefix="l"):
     code: str
 

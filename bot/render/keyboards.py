@@ -17,6 +17,7 @@ from bot.render.callbacks import (
     AdvisorCb,
     AlertCb,
     AnswerCb,
+    CompareCb,
     FollowCb,
     ForgetCb,
     HandoffCb,
@@ -113,12 +114,13 @@ def _section_button(renderer: Renderer, locale: str, key: str, data: PlanCb,
 
 def plan_keyboard(renderer: Renderer, locale: str, dialog_id: str, token: str,
                   aid_count: int) -> InlineKeyboardMarkup:
-    """Under the summary: the four sections two a row, the PDF, then change, restart, share,
-    alerts and the follow-up."""
+    """Under the summary: the four sections two a row, the PDF, compare with another
+    destination, then change, restart, share, alerts and the follow-up."""
     data = PlanCb(d=dialog_id, t=token, s=SUMMARY)
     buttons = [_section_button(renderer, locale, key, data, aid_count) for key in SECTIONS]
     buttons.append(_button(renderer.label(locale, "btn.plan_pdf"),
                            data.model_copy(update={"s": PDF})))
+    buttons.append(_button(renderer.label(locale, "btn.compare"), CompareCb(d=dialog_id, t=token)))
     follow_up = _button(renderer.label(locale, "btn.follow_up"),
                         data.model_copy(update={"s": FOLLOW_UP}))
     return _markup([*buttons, *_results(renderer, locale, dialog_id), follow_up], [2, 2, 1])

@@ -375,9 +375,10 @@ def _segments(row: list[tuple[Run, str, float, float]]) -> Iterator[tuple[Run, s
 
 
 def render_pdf(plan: Plan, kb: KnowledgeBase, locale: str, names: Mapping[str, str],
-               text: PlanText) -> bytes:
-    """The complete plan as PDF bytes (A4), every word from the locale's texts."""
-    return _Writer(plan, kb, locale, names, text).render()
+               text: PlanText, annex: str | None = None) -> bytes:
+    """The complete plan as PDF bytes (A4), every word from the locale's texts; `annex`: a
+    comparison with another destination (Telegram HTML), on its own last page."""
+    return _Writer(plan, kb, locale, names, text).render(annex)
 
 
 def pdf_filename(plan: Plan, kb: KnowledgeBase, locale: str, names: Mapping[str, str]) -> str:
@@ -413,7 +414,7 @@ class _Writer:
     def eur(self, amount: int) -> str:
         return format_eur(amount, self.locale)
 
-    def render(self) -> bytes:
+    def render(self, annex: str | None = None) -> bytes:
         plan, t = self.plan, self.t
         target = self.names.get("target", "")
         title = plain(t("pdf.doc_title", target=target))
@@ -436,6 +437,10 @@ class _Writer:
                                            full=True))
         doc.add_page()
         self.sources()
+        if annex:
+            doc.add_page()
+            doc.heading(plain(t("cmp.annex")))
+            self.section(annex)
         return bytes(doc.output())
 
     # --- first page -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.kb.snapshot import KnowledgeBase
+from bot.plan.compare import MAX_DIFFERING, Comparison
 from bot.plan.model import SECTIONS, Plan
 from bot.render.templates import Renderer
 
@@ -39,3 +40,12 @@ class PlanText:
             raise KeyError(key)
         return self.renderer.layout(locale, f"plan_{key}", full=full,
                                     **self._context(plan, kb, names))
+
+    def comparison(self, comparison: Comparison, kb: KnowledgeBase, locale: str,
+                   where: tuple[str, str], full: bool = False) -> str:
+        """Two destinations side by side as one Telegram message; `where`: their names as the
+        user saw them; `full`: every source and scheme, for the PDF annex."""
+        left = comparison.left.plan
+        return self.renderer.layout(locale, "plan_compare", c=comparison,
+                                    sides=comparison.sides, where=where, full=full, kb=kb,
+                                    p=left, today=left.today, max_differing=MAX_DIFFERING)

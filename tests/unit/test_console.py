@@ -46,7 +46,8 @@ def test_piped_conversation_reaches_a_plan(tmp_path: Path) -> None:
     assert "Singapour" in summary and "Par quoi commencer" in summary
     # the summary's buttons, numbered: the sections, the PDF, then the rest
     assert ("[1] 🛬 Où atterrir   [2] 🧑\u200d💼 VIE et coût\n[3] 💶 Aides (" in plan
-            and "[5] 📄 Plan complet (PDF)\n[6] ✏️ Modifier mes réponses" in plan)
+            and "[5] 📄 Plan complet (PDF)\n[6] ⚖️ Comparer avec une autre destination\n"
+            in plan and "] ✏️ Modifier mes réponses" in plan)
     # the section, edited in place: its text, then the other sections, back and the PDF
     assert "Singapour" in landing
     assert "[1] 🧑\u200d💼 VIE et coût   [2] 💶 Aides" in landing
@@ -56,6 +57,20 @@ def test_piped_conversation_reaches_a_plan(tmp_path: Path) -> None:
     assert len(saved) == 1 and saved[0].read_bytes().startswith(b"%PDF")
     assert f"[document] {saved[0]}" in out
     assert out.rstrip().endswith("Au revoir !")
+    assert "Traceback" not in done.stderr
+
+
+def test_a_comparison_writes_its_chart_to_a_file(tmp_path: Path) -> None:
+    """⚖️ from the plan, a destination typed: the chart is written beside the PDF, its path
+    printed, and the screen side by side follows."""
+    done = run_console(CONVERSATION + "6\nTokyo\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    (chart,) = sorted(tmp_path.glob("comparaison-singapour-tokyo*.png"))
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    assert f"[image] {chart}" in out
+    screen = out[out.index(f"[image] {chart}"):]
+    assert "Singapour ou Tokyo ?" in screen and "Indemnité VIE par mois" in screen
     assert "Traceback" not in done.stderr
 
 
