@@ -376,8 +376,9 @@ async def bench_cold_start(runs: int) -> dict[str, Any]:
 
 
 # The end-to-end baseline: a bare aiogram bot that answers every message and button with one
-# message carrying a button, polled the same way as `python -m bot`.
-ECHO_BOT = """
+# message carrying a button. ECHO_HANDLERS is that bot; ECHO_BOT polls it the same way as
+# `python -m bot` (bot/bench_replicas.py serves the same handlers as a webhook).
+ECHO_HANDLERS = """
 import asyncio, os
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -398,6 +399,8 @@ async def pressed(query: CallbackQuery) -> None:
     await query.message.answer("plan", reply_markup=KEYBOARD)
 
 session = AiohttpSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"]))
+"""
+ECHO_BOT = ECHO_HANDLERS + """
 asyncio.run(dp.start_polling(Bot(os.environ["BOT_TOKEN"], session=session)))
 """
 

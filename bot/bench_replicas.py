@@ -15,34 +15,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bot.bench import HUMAN_THINK, drive_users
+from bot.bench import ECHO_HANDLERS, HUMAN_THINK, drive_users
 
-# The echo baseline as a webhook: the same handlers as bot.bench.ECHO_BOT, served like
-# bot/webhook.py (handled before the response), setWebhook after the server listens.
-ECHO_WEBHOOK_BOT = """
-import asyncio, os
-from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+# The echo baseline as a webhook: bot.bench's echo handlers, served like bot/webhook.py
+# (handled before the response), setWebhook after the server listens.
+ECHO_WEBHOOK_BOT = ECHO_HANDLERS + """
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-KEYBOARD = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
-    text="plan", callback_data="n:echo:plan")]])
-dp = Dispatcher()
-
-@dp.message()
-async def echo(message: Message) -> None:
-    await message.answer(message.text or "?", reply_markup=KEYBOARD)
-
-@dp.callback_query()
-async def pressed(query: CallbackQuery) -> None:
-    await query.answer()
-    await query.message.answer("plan", reply_markup=KEYBOARD)
-
 async def main() -> None:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"]))
     bot = Bot(os.environ["BOT_TOKEN"], session=session)
     app = web.Application()
     SimpleRequestHandler(dp, bot, handle_in_background=False,
